@@ -1,0 +1,1 @@
+"""labelexport: export, validate and split Data Labeling Service exports."""

@@ -1,0 +1,120 @@
+"""Settings read from the environment: the names of DESIGN.md, in code, Terraform and the stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from labelexport.errors import ConfigError
+
+DEFAULT_ENDPOINT = "https://datalabeling.googleapis.com"
+
+# Every variable the functions read, with its default (None: required).
+ENV_VARS: dict[str, str | None] = {
+    "EXPORT_BUCKET": None,
+    "SPLIT_BUCKET": None,
+    "RESULTS_TOPIC": None,
+    "EXPORT_FORMAT": "csv",
+    "DATALABELING_ENDPOINT": DEFAULT_ENDPOINT,
+    "UNASSIGNED_POLICY": "assign",
+    "SPLIT_RATIOS": "80,10,10",
+    "MAX_REJECT_FRACTION": "0.01",
+    "EVENT_MAX_AGE_SECONDS": "3600",
+    "OPERATION_WAIT_SECONDS": "300",
+}
+
+
+@dataclass(frozen=True)
+class SplitPolicy:
+    unassigned: str = "assign"
+    ratios: tuple[int, int, int] = (80, 10, 10)
+    max_reject_fraction: float = 0.01
+
+
+@dataclass(frozen=True)
+class Settings:
+    export_bucket: str
+    split_bucket: str
+    results_topic: str
+    export_format: str
+    datalabeling_endpoint: str
+    policy: SplitPolicy
+    event_max_age_seconds: float
+    operation_wait_seconds: float
+
+
+def parse_unassigned(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("assign", "keep"):
+        raise ConfigError(f"unassigned policy must be 'assign' or 'keep', not {value!r}")
+    return value
+
+
+def parse_ratios(value: str) -> tuple[int, int, int]:
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        ratios = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"ratios must be three whole percentages like 80,10,10, not {value!r}")
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) != 100:
+        raise ConfigError(f"ratios must be three percentages adding up to 100, not {value!r}")
+    return ratios  # type: ignore[return-value]
+
+
+def parse_fraction(value: str) -> float:
+    try:
+        fraction = float(value)
+    except ValueError:
+        raise ConfigError(f"max reject fraction must be a number in [0, 1], not {value!r}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ConfigError(f"max reject fraction must be in [0, 1], not {value!r}")
+    return fraction
+
+
+def parse_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("csv", "jsonl"):
+        raise ConfigError(f"format must be 'csv' or 'jsonl', not {value!r}")
+    return value
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}")
+    if seconds <= 0:
+        raise ConfigError(f"{name} must be positive, not {value!r}")
+    return seconds
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        value = env.get(name) or ENV_VARS[name]
+        if value is None:
+            raise ConfigError(f"{name} is not set")
+        return value
+
+    export_bucket, split_bucket = get("EXPORT_BUCKET"), get("SPLIT_BUCKET")
+    if export_bucket == split_bucket:
+        raise ConfigError("SPLIT_BUCKET must differ from EXPORT_BUCKET (a trigger loop otherwise)")
+    results_topic = get("RESULTS_TOPIC")
+    if not results_topic.startswith("projects/") or "/topics/" not in results_topic:
+        raise ConfigError(f"RESULTS_TOPIC must be projects/P/topics/T, not {results_topic!r}")
+    return Settings(
+        export_bucket=export_bucket,
+        split_bucket=split_bucket,
+        results_topic=results_topic,
+        export_format=parse_format(get("EXPORT_FORMAT")),
+        datalabeling_endpoint=get("DATALABELING_ENDPOINT").rstrip("/"),
+        policy=SplitPolicy(
+            unassigned=parse_unassigned(get("UNASSIGNED_POLICY")),
+            ratios=parse_ratios(get("SPLIT_RATIOS")),
+            max_reject_fraction=parse_fraction(get("MAX_REJECT_FRACTION")),
+        ),
+        event_max_age_seconds=_seconds("EVENT_MAX_AGE_SECONDS", get("EVENT_MAX_AGE_SECONDS")),
+        operation_wait_seconds=_seconds("OPERATION_WAIT_SECONDS", get("OPERATION_WAIT_SECONDS")),
+    )
