@@ -1,7 +1,11 @@
 # One virtual environment for tests, the local stack and the demo; created on first use.
+# Tools that must not share it (checkov pins half of PyPI; pandas/DuckDB are for the benchmark
+# only) get their own.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+BENCH_VENV   := .venv-bench
 
 .PHONY: install test lint bench demo clean
 
@@ -11,7 +15,17 @@ $(BIN)/labelexport: pyproject.toml requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt -e .
 	touch $@
 
-install: $(BIN)/labelexport
+$(CHECKOV_VENV)/bin/checkov: infra/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r infra/requirements-checkov.txt
+	touch $@
+
+$(BENCH_VENV)/bin/python: bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+install: $(BIN)/labelexport $(CHECKOV_VENV)/bin/checkov
 
 test: install
 	$(BIN)/ruff check functions devstack tests bench
@@ -20,11 +34,11 @@ test: install
 lint: install
 	$(BIN)/ruff check functions devstack tests bench
 
-bench: install
-	$(BIN)/python bench/split_bench.py $(BENCH_ARGS)
+bench: $(BIN)/labelexport $(BENCH_VENV)/bin/python
+	$(BIN)/python bench/split_bench.py --baseline-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
-demo: install
+demo: $(BIN)/labelexport
 	$(BIN)/python -m devstack.demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) .pytest_cache .hypothesis build *.egg-info
