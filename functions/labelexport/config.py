@@ -56,7 +56,8 @@ def parse_ratios(value: str) -> tuple[int, int, int]:
     try:
         ratios = tuple(int(p) for p in parts)
     except ValueError:
-        raise ConfigError(f"ratios must be three whole percentages like 80,10,10, not {value!r}")
+        raise ConfigError(
+            f"ratios must be three whole percentages like 80,10,10, not {value!r}") from None
     if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) != 100:
         raise ConfigError(f"ratios must be three percentages adding up to 100, not {value!r}")
     return ratios  # type: ignore[return-value]
@@ -66,7 +67,8 @@ def parse_fraction(value: str) -> float:
     try:
         fraction = float(value)
     except ValueError:
-        raise ConfigError(f"max reject fraction must be a number in [0, 1], not {value!r}")
+        raise ConfigError(
+            f"max reject fraction must be a number in [0, 1], not {value!r}") from None
     if not 0.0 <= fraction <= 1.0:
         raise ConfigError(f"max reject fraction must be in [0, 1], not {value!r}")
     return fraction
@@ -83,7 +85,7 @@ def _seconds(name: str, value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {value!r}")
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}") from None
     if seconds <= 0:
         raise ConfigError(f"{name} must be positive, not {value!r}")
     return seconds

@@ -1,4 +1,4 @@
-"""The error kinds the pipeline tells apart: a permanent problem is reported, a transient one retried."""
+"""Errors the pipeline tells apart: a permanent problem is reported, a transient one retried."""
 
 
 class LabelExportError(Exception):

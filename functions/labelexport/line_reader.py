@@ -1,0 +1,127 @@
+"""Streams lines out of any binary stream, a block at a time, never holding the whole source.
+
+Lines are split on LF only (a CR before it stays on the line, so CRLF rows can be copied as
+they came). Text is decoded a block at a time; only a block with invalid UTF-8 is decoded line
+by line, to name the bad lines. A UTF-8 byte-order mark at the start is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from labelexport import rejects
+
+BLOCK_BYTES = 1 << 20
+MAX_LINE_BYTES = 32 << 20
+_RAW_HEAD_CHARS = 1024
+
+
+@dataclass
+class Block:
+    """Consecutive good lines, the first of them numbered `first_line` (1-based)."""
+
+    first_line: int
+    lines: list[str]
+
+
+@dataclass
+class BadLine:
+    """A line that cannot be read as text, already judged: reason, detail and what it held."""
+
+    line: int
+    reason: str
+    detail: str
+    raw: str
+
+
+def _decode_lines(data: bytes, first_line: int) -> Iterator[Block | BadLine]:
+    """Decode `data` (whole lines, the last one without its LF) line by line."""
+    good: list[str] = []
+    start = first_line
+    for offset, raw in enumerate(data.split(b"\n")):
+        try:
+            good.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            if good:
+                yield Block(start, good)
+                good = []
+            number = first_line + offset
+            yield BadLine(number, rejects.INVALID_UTF8,
+                          f"line {number} is not valid UTF-8 at byte {exc.start}",
+                          raw.decode("utf-8", "backslashreplace"))
+            start = number + 1
+    if good:
+        yield Block(start, good)
+
+
+def read_lines(
+    stream: BinaryIO,
+    *,
+    block_bytes: int = BLOCK_BYTES,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[Block | BadLine]:
+    """Yield the stream's lines as Blocks, and BadLines for undecodable or overlong ones."""
+    next_line = 1
+    carry: list[bytes] = []  # the start of a line that has not ended yet
+    carry_len = 0
+    skipping_from = 0  # when > 0: the number of an overlong line being skipped to its end
+    skipped_head = b""
+    first = True
+    while True:
+        chunk = stream.read(block_bytes)
+        if on_bytes is not None and chunk:
+            on_bytes(len(chunk))
+        if first and chunk:
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+            first = False
+        if not chunk:
+            break
+        end = chunk.rfind(b"\n")
+        if skipping_from:
+            if end < 0:
+                continue
+            first_nl = chunk.find(b"\n")
+            yield _too_long(skipping_from, skipped_head, max_line_bytes)
+            next_line = skipping_from + 1
+            skipping_from = 0
+            chunk = chunk[first_nl + 1:]
+            end = chunk.rfind(b"\n")
+        if end < 0:
+            carry.append(chunk)
+            carry_len += len(chunk)
+            if carry_len > max_line_bytes:
+                skipped_head = b"".join(carry)[:_RAW_HEAD_CHARS]
+                skipping_from = next_line
+                carry, carry_len = [], 0
+            continue
+        if carry:
+            carry.append(chunk[:end])
+            body = b"".join(carry)
+        else:
+            body = chunk[:end]
+        carry = [chunk[end + 1:]] if end + 1 < len(chunk) else []
+        carry_len = len(chunk) - end - 1
+        count = body.count(b"\n") + 1
+        if count == 1 and len(body) > max_line_bytes:
+            yield _too_long(next_line, body[:_RAW_HEAD_CHARS], max_line_bytes)
+        else:
+            try:
+                yield Block(next_line, body.decode("utf-8").split("\n"))
+            except UnicodeDecodeError:
+                yield from _decode_lines(body, next_line)
+        next_line += count
+    if skipping_from:
+        yield _too_long(skipping_from, skipped_head, max_line_bytes)
+    elif carry:
+        yield from _decode_lines(b"".join(carry), next_line)
+
+
+def _too_long(line: int, head: bytes, limit: int) -> BadLine:
+    return BadLine(line, rejects.LINE_TOO_LONG,
+                   f"line {line} is longer than {limit:,} bytes; raw holds its first "
+                   f"{_RAW_HEAD_CHARS} bytes",
+                   head.decode("utf-8", "backslashreplace"))

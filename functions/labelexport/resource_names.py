@@ -1,0 +1,96 @@
+"""Google Cloud resource names used by the pipeline, parsed and checked.
+
+Every id that ends up in a URL or an object path is restricted to letters, digits, `_`, `.`
+and `-` (no slashes, no `..`); a project id may carry a domain prefix (`example.com:proj`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labelexport.errors import PermanentError
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}"
+_PROJECT = rf"(?:[a-z0-9][a-z0-9.\-]*:)?{_ID}"
+
+_ANNOTATED_DATASET = re.compile(
+    rf"projects/(?P<project>{_PROJECT})/datasets/(?P<dataset>{_ID})"
+    rf"/annotatedDatasets/(?P<annotated_dataset>{_ID})"
+)
+_DATASET = re.compile(rf"projects/(?P<project>{_PROJECT})/datasets/(?P<dataset>{_ID})")
+_OPERATION = re.compile(rf"projects/(?P<project>{_PROJECT})/operations/(?P<operation>{_ID})")
+_TOPIC = re.compile(rf"projects/(?P<project>{_PROJECT})/topics/(?P<topic>{_ID})")
+
+
+@dataclass(frozen=True)
+class DatasetName:
+    project: str
+    dataset: str
+
+    def __str__(self) -> str:
+        return f"projects/{self.project}/datasets/{self.dataset}"
+
+
+@dataclass(frozen=True)
+class AnnotatedDatasetName:
+    project: str
+    dataset: str
+    annotated_dataset: str
+
+    @property
+    def dataset_name(self) -> str:
+        """`projects/P/datasets/D`: the resource exportData is called on."""
+        return f"projects/{self.project}/datasets/{self.dataset}"
+
+    def __str__(self) -> str:
+        return f"{self.dataset_name}/annotatedDatasets/{self.annotated_dataset}"
+
+
+@dataclass(frozen=True)
+class OperationName:
+    project: str
+    operation: str
+
+    def __str__(self) -> str:
+        return f"projects/{self.project}/operations/{self.operation}"
+
+
+@dataclass(frozen=True)
+class TopicName:
+    project: str
+    topic: str
+
+    def __str__(self) -> str:
+        return f"projects/{self.project}/topics/{self.topic}"
+
+
+def _match(pattern: re.Pattern[str], value: object, what: str, shape: str) -> dict[str, str]:
+    found = pattern.fullmatch(value) if isinstance(value, str) else None
+    if found is None or any(".." in part for part in found.groupdict().values()):
+        raise PermanentError(
+            f"{what} must look like {shape} with ids of letters, digits, '_', '.' or '-'; "
+            f"got {value!r}"
+        )
+    return found.groupdict()
+
+
+def parse_dataset_name(value: object) -> DatasetName:
+    return DatasetName(**_match(_DATASET, value, "dataset name", "projects/P/datasets/D"))
+
+
+def parse_annotated_dataset_name(value: object) -> AnnotatedDatasetName:
+    shape = "projects/P/datasets/D/annotatedDatasets/A"
+    return AnnotatedDatasetName(
+        **_match(_ANNOTATED_DATASET, value, "annotated dataset name", shape)
+    )
+
+
+def parse_operation_name(value: object) -> OperationName:
+    return OperationName(
+        **_match(_OPERATION, value, "operation name", "projects/P/operations/O")
+    )
+
+
+def parse_topic_name(value: object) -> TopicName:
+    return TopicName(**_match(_TOPIC, value, "topic name", "projects/P/topics/T"))

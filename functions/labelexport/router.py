@@ -1,0 +1,48 @@
+"""Decides each accepted row's split and keeps the counts the manifest reports.
+
+An item's split is fixed by its first accepted row: an explicit ML use, else (policy `assign`)
+the hash assignment, else (policy `keep`) unassigned. Later rows of the item follow it when
+unassigned and are rejected as ml_use_conflict when they name another split.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from labelexport import rejects
+from labelexport.assignment import HashAssigner
+from labelexport.config import SplitPolicy
+from labelexport.item_index import ItemIndex, item_digest
+from labelexport.ml_use import SPLITS, UNASSIGNED
+from labelexport.rejects import RowError
+
+
+class Router:
+    def __init__(self, policy: SplitPolicy, expected_items: int = 1 << 15):
+        self._assigner = HashAssigner(policy.ratios) if policy.unassigned == "assign" else None
+        self._index = ItemIndex(expected_items)
+        self.rows = [0, 0, 0, 0]
+        self.items = self._index.items
+        self.labels: list[Counter[str]] = [Counter(), Counter(), Counter(), Counter()]
+        self.rejected: Counter[str] = Counter()
+
+    def place(self, item: str, ml_use: int) -> int:
+        """The split of an accepted row; RowError(ml_use_conflict) if it cannot go there."""
+        digest = item_digest(item)
+        split = ml_use
+        if split == UNASSIGNED and self._assigner is not None:
+            split = self._assigner.split_of(digest)
+        split = self._index.setdefault(digest, split)
+        if ml_use != UNASSIGNED and ml_use != split:
+            raise RowError(rejects.ML_USE_CONFLICT,
+                           f"{item} is in {SPLITS[split]} by its first row; this row says "
+                           f"{SPLITS[ml_use]}")
+        return split
+
+    def count(self, split: int, rows: int, labels: list[str]) -> None:
+        """Add a batch of written rows of one split and all their labels."""
+        self.rows[split] += rows
+        self.labels[split].update(labels)
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] += 1

@@ -1,0 +1,23 @@
+"""Where the row loops put rows: one writer per split, and rejected.jsonl with its counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from labelexport.router import Router
+
+
+@dataclass
+class RowSinks:
+    writes: list[Callable[[str], object] | None]  # by split index; None: split not written
+    rejected: TextIO
+    router: Router
+
+    def reject(self, line: int, reason: str, detail: str, raw: str) -> None:
+        self.router.reject(reason)
+        self.rejected.write(json.dumps(
+            {"line": line, "reason": reason, "detail": detail, "raw": raw},
+            ensure_ascii=False) + "\n")

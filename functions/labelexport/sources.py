@@ -1,0 +1,56 @@
+"""Opens a SOURCE or DEST of the command line: a local path, or gs:// through the Storage adapter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from labelexport.errors import SourceError
+from labelexport.outputs import LocalFolder, Outputs
+
+
+@dataclass
+class OpenSource:
+    uri: str
+    stream: BinaryIO
+    size: int | None
+    generation: str | None
+
+
+@contextmanager
+def open_source(uri: str) -> Iterator[OpenSource]:
+    if uri.startswith("gs://"):
+        from labelexport import gcs
+
+        with gcs.open_object(uri) as (stream, blob):
+            yield OpenSource(uri, stream, blob.size, str(blob.generation))
+        return
+    path = Path(uri)
+    if path.is_dir():
+        raise SourceError(f"{uri} is a folder, not an export file")
+    try:
+        stream = open(path, "rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read {uri}: {exc.strerror}") from None
+    with stream:
+        yield OpenSource(str(path), stream, os.fstat(stream.fileno()).st_size, None)
+
+
+def default_destination(source_uri: str) -> str:
+    """A folder named after the source, beside it: data/export.csv -> data/export/."""
+    head, _, name = source_uri.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else f"{name}.split"
+    return f"{head}/{stem}" if head else stem
+
+
+def open_destination(dest: str) -> Outputs:
+    if dest.startswith("gs://"):
+        from labelexport import gcs
+
+        return gcs.GcsFolder.from_uri(dest)
+    return LocalFolder(dest)

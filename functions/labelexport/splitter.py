@@ -1,0 +1,114 @@
+"""Split one export: settle its format and annotation type, run the row loop, write the manifest.
+
+Pure of any cloud: it reads a binary stream and writes through an Outputs adapter.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from labelexport import inference
+from labelexport.annotation_types import lookup
+from labelexport.config import SplitPolicy
+from labelexport.csv_splitter import split_csv
+from labelexport.errors import SourceError
+from labelexport.jsonl_splitter import split_jsonl
+from labelexport.line_reader import BadLine, Block, read_lines
+from labelexport.manifest import (
+    MANIFEST_NAME,
+    REJECTED_NAME,
+    Source,
+    build_manifest,
+    render,
+    split_names,
+)
+from labelexport.ml_use import SPLITS
+from labelexport.outputs import Outputs
+from labelexport.router import Router
+from labelexport.row_sinks import RowSinks
+
+SAMPLE_LINES = 500
+_BYTES_PER_ITEM_GUESS = 256
+_MAX_ITEM_HINT = 1 << 21
+
+
+@dataclass(frozen=True)
+class SplitJob:
+    source_uri: str
+    policy: SplitPolicy
+    source_generation: str | None = None
+    format: str | None = None  # None: from the source's first line
+    annotation_type: str | None = None  # None: inferred
+    annotation_type_source: str = "option"  # where a given annotation_type came from
+    size_hint: int = 0  # the source's size in bytes, if known: sizes the item index
+
+
+def _sample(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
+    """Read ahead until SAMPLE_LINES good lines (or the end); the read-ahead is replayed."""
+    ahead: list[Block | BadLine] = []
+    lines: list[str] = []
+    for block in blocks:
+        ahead.append(block)
+        if isinstance(block, Block):
+            lines.extend(line for line in block.lines[:SAMPLE_LINES] if line.strip())
+            if len(lines) >= SAMPLE_LINES:
+                break
+    return ahead, lines[:SAMPLE_LINES]
+
+
+def _settle(job: SplitJob, ahead: list, sample: list[str]) -> tuple[str, str, str]:
+    """(format, annotation type, where the type came from)."""
+    if not ahead:
+        raise SourceError(f"{job.source_uri} is empty: no rows to split")
+    sniffed = inference.sniff_format(sample)
+    fmt = job.format or sniffed or "csv"
+    if sniffed and sniffed != fmt:
+        raise SourceError(f"{job.source_uri} looks like {sniffed.upper()}, not {fmt.upper()} "
+                          f"(its first row starts with {sample[0][:40]!r})")
+    if job.annotation_type:
+        kind = lookup(job.annotation_type)
+        type_source = job.annotation_type_source
+    else:
+        kind = lookup(inference.infer_type(sample, fmt))
+        type_source = "inferred"
+    if fmt == "csv" and not kind.has_csv:
+        raise SourceError(f"{kind.name} exports are JSONL only; {job.source_uri} is CSV")
+    return fmt, kind.name, type_source
+
+
+def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
+                 on_bytes: Callable[[int], None] | None = None) -> dict:
+    """Split `stream` into outputs per job.policy; returns the manifest, written last."""
+    blocks = read_lines(stream, on_bytes=on_bytes)
+    ahead, sample = _sample(blocks)
+    fmt, annotation_type, type_source = _settle(job, ahead, sample)
+    names = split_names(job.policy)
+    extension = "csv" if fmt == "csv" else "jsonl"
+    files = {name: f"{name}.{extension}" for name in names}
+    files[REJECTED_NAME] = REJECTED_NAME
+    streams: dict[str, TextIO] = {}
+    try:
+        for key, filename in files.items():
+            streams[key] = outputs.open(filename)
+        router = Router(job.policy, min(job.size_hint // _BYTES_PER_ITEM_GUESS, _MAX_ITEM_HINT))
+        sinks = RowSinks(
+            writes=[streams[s].write if s in streams else None for s in SPLITS],
+            rejected=streams[REJECTED_NAME],
+            router=router,
+        )
+        loop = split_csv if fmt == "csv" else split_jsonl
+        loop(itertools.chain(ahead, blocks), annotation_type, sinks)
+    except BaseException:
+        for key, stream in streams.items():
+            outputs.abort(files[key], stream)
+        raise
+    for key, stream in streams.items():
+        outputs.commit(files[key], stream)
+    source = Source(job.source_uri, job.source_generation, fmt, annotation_type, type_source)
+    manifest = build_manifest(source, router, job.policy,
+                              {key: outputs.uri(f) for key, f in files.items()})
+    outputs.write_manifest(MANIFEST_NAME, render(manifest))
+    return manifest
