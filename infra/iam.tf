@@ -1,0 +1,136 @@
+# Every grant of the pipeline, additive (*_iam_member: nothing else's access is touched), scoped to
+# one bucket, topic, subscription, service account or function wherever the role allows it.
+# Three roles exist only at project level; each is marked "project-wide: <reason>" below, and
+# tests/test_infra_wiring.py holds the same list.
+
+# --- export_labeled_data -----------------------------------------------------------------------
+
+# Run records (created with ifGenerationMatch=0, then advanced with generation matches: an
+# overwrite needs get + create + delete) live in the export bucket, under their own prefix.
+resource "google_storage_bucket_iam_member" "export_runs" {
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.export.member
+}
+
+resource "google_pubsub_topic_iam_member" "export_results" {
+  project = var.project_id
+  topic   = google_pubsub_topic.results.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.export.member
+}
+
+# project-wide: Data Labeling datasets have no IAM policy of their own; exportData,
+# operations.get and annotatedDatasets.get are checked on the project.
+resource "google_project_iam_member" "export_datalabeling" {
+  count   = var.enable_datalabeling ? 1 : 0
+  project = var.project_id
+  role    = "roles/datalabeling.editor"
+  member  = google_service_account.export.member
+}
+
+# --- split_export ------------------------------------------------------------------------------
+
+resource "google_storage_bucket_iam_member" "split_reads_exports" {
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.split.member
+}
+
+# Split files may be rewritten when a finalize event is redelivered before manifest.json exists
+# (an overwrite needs delete), so objectUser rather than objectCreator.
+resource "google_storage_bucket_iam_member" "split_writes_splits" {
+  bucket = google_storage_bucket.splits.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.split.member
+}
+
+resource "google_pubsub_topic_iam_member" "split_results" {
+  project = var.project_id
+  topic   = google_pubsub_topic.results.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.split.member
+}
+
+# --- trigger identity --------------------------------------------------------------------------
+
+resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_export" {
+  project  = var.project_id
+  location = google_cloudfunctions2_function.export.location
+  name     = google_cloudfunctions2_function.export.name # the function's Cloud Run service
+  role     = "roles/run.invoker"
+  member   = google_service_account.trigger.member
+}
+
+resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_split" {
+  project  = var.project_id
+  location = google_cloudfunctions2_function.split.location
+  name     = google_cloudfunctions2_function.split.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.trigger.member
+}
+
+# project-wide: Eventarc checks eventarc.events.receiveEvent on the trigger's project only.
+resource "google_project_iam_member" "trigger_event_receiver" {
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = google_service_account.trigger.member
+}
+
+# --- Google-managed service agents -------------------------------------------------------------
+
+# project-wide: Eventarc creates the topic that carries the export bucket's notifications when it
+# creates the trigger, under a name not known beforehand, so no topic-scoped grant can serve.
+resource "google_project_iam_member" "gcs_agent_pubsub_publisher" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = local.gcs_service_agent
+}
+
+# Pub/Sub signs the push requests with OIDC tokens of the trigger account (projects created
+# before 2021-04-08 need this explicitly; harmless after).
+resource "google_service_account_iam_member" "pubsub_agent_mints_trigger_tokens" {
+  service_account_id = google_service_account.trigger.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}
+
+# Dead-lettering: Pub/Sub forwards undeliverable messages to the dead-letter topic and
+# acknowledges them on the source subscription, as its service agent.
+resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_source_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.labeling_complete.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# The Data Labeling Service writes exports to the export bucket as its service agent.
+resource "google_storage_bucket_iam_member" "datalabeling_agent_writes_exports" {
+  count  = var.enable_datalabeling ? 1 : 0
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectCreator"
+  member = local.datalabeling_service_agent
+}
+
+resource "google_storage_bucket_iam_member" "extra_export_writers" {
+  for_each = toset(var.export_bucket_writers)
+  bucket   = google_storage_bucket.exports.name
+  role     = "roles/storage.objectCreator"
+  member   = each.value
+}
+
+# --- build -------------------------------------------------------------------------------------
+
+resource "google_storage_bucket_iam_member" "build_reads_source" {
+  count  = var.build_service_account == null ? 0 : 1
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${element(split("/", var.build_service_account), 3)}"
+}
