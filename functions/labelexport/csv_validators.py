@@ -129,11 +129,11 @@ def _vertices(minimum: int, exact: int | None = None) -> Validator:
             if points[4 * p + 2] or points[4 * p + 3]:
                 raise RowError(rejects.FIELD_COUNT,
                                f"columns {i + 3}-{i + 4} after point {p + 1} must be empty")
+        if exact is not None and count != exact:
+            raise RowError(rejects.TOO_FEW_VERTICES, f"{count} points; exactly {exact} are needed")
         if count < minimum:
             raise RowError(rejects.TOO_FEW_VERTICES,
                            f"{count} point(s); at least {minimum} are needed")
-        if exact is not None and count != exact:
-            raise RowError(rejects.TOO_FEW_VERTICES, f"{count} points; exactly {exact} are needed")
         return [label]
 
     return validate
