@@ -28,13 +28,13 @@ _TRANSIENT_TRANSPORT = (
     requests.exceptions.ChunkedEncodingError,
 )
 
-# Formats each annotation type can be exported in; CSV comes first where it exists.
+# The guide gives these types a JSONL export only.
 _JSONL_ONLY = {"IMAGE_SEGMENTATION_ANNOTATION", "TEXT_ENTITY_EXTRACTION_ANNOTATION"}
 _MIME_TYPES = {"csv": "text/csv", "jsonl": "application/json"}
 
 
-class ApiPermanentError(PermanentError):
-    """A Data Labeling API answer that will not change on retry (400, 401, 403, 404, ...)."""
+class _ApiErrorAnswer(Exception):
+    """An error answer of the API: its HTTP code, Google status (NOT_FOUND...) and message."""
 
     def __init__(self, message: str, http_status: int, status: str, api_message: str):
         super().__init__(message)
@@ -43,14 +43,12 @@ class ApiPermanentError(PermanentError):
         self.api_message = api_message
 
 
-class ApiTransientError(TransientError):
-    """A Data Labeling API answer that may change on retry (429, 5xx)."""
+class ApiPermanentError(_ApiErrorAnswer, PermanentError):
+    """An answer that will not change on retry (400, 401, 403, 404, 409, ...)."""
 
-    def __init__(self, message: str, http_status: int, status: str, api_message: str):
-        super().__init__(message)
-        self.http_status = http_status
-        self.status = status
-        self.api_message = api_message
+
+class ApiTransientError(_ApiErrorAnswer, TransientError):
+    """An answer that may change on retry (408, 429, 5xx)."""
 
 
 class _OperationNotDone(Exception):
@@ -189,7 +187,7 @@ def _new_session(endpoint: str) -> requests.Session:
 
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
-    except Exception as error:
+    except auth_exceptions.DefaultCredentialsError as error:
         raise PermanentError(f"no Google credentials to call {endpoint}: {error}") from error
     return AuthorizedSession(credentials)
 
