@@ -18,11 +18,11 @@ _TEXT_EXTENSIONS = (".txt", ".text", ".md", ".html", ".htm", ".pdf", ".json", ".
 
 
 def sniff_format(lines: Iterable[str]) -> str | None:
-    """'jsonl' when the first non-blank line opens a JSON object, 'csv' otherwise."""
+    """'jsonl' when the first non-blank line opens a JSON object or array, 'csv' otherwise."""
     for line in lines:
         text = line.strip()
         if text:
-            return "jsonl" if text.startswith("{") else "csv"
+            return "jsonl" if text.startswith(("{", "[")) else "csv"
     return None
 
 
@@ -115,7 +115,7 @@ def _jsonl_row_shape(line: str) -> str | None:
             return "VIDEO_OBJECT_DETECTION_ANNOTATION" if single \
                 else "VIDEO_OBJECT_TRACKING_ANNOTATION"
         for name, kind in ANNOTATION_TYPES.items():
-            if kind.value_keys == (camel,):
+            if kind.value_keys[0] == camel:
                 return name
     return None
 

@@ -141,9 +141,14 @@ def _video_tracking(value: dict, where: str, example: dict) -> list[str]:
 
 def _text_entity(value: dict, where: str, example: dict) -> list[str]:
     label = pj.display_name(value, where)
-    segment = pj.get_object(value, "textSegment", where)
-    at = f"{where}.textSegment"
-    start, end = pj.number(segment, "startOffset", at), pj.number(segment, "endOffset", at)
+    if pj.get(value, "sequentialSegment") is not None:  # the published proto's name for it
+        segment = pj.get_object(value, "sequentialSegment", where)
+        at = f"{where}.sequentialSegment"
+        start, end = pj.number(segment, "start", at), pj.number(segment, "end", at)
+    else:  # the export guide's
+        segment = pj.get_object(value, "textSegment", where)
+        at = f"{where}.textSegment"
+        start, end = pj.number(segment, "startOffset", at), pj.number(segment, "endOffset", at)
     content = pj.get(pj.get(example, "textPayload"), "textContent")
     limit = len(content) if isinstance(content, str) else None
     if not (0 <= start < end) or (limit is not None and end > limit):
