@@ -1,9 +1,8 @@
 """Each CSV annotation type: its valid rows and every way a row can be wrong."""
 
 import pytest
-from splitting import run_split
-
 from labelexport.config import SplitPolicy
+from splitting import run_split
 
 KEEP = SplitPolicy(unassigned="keep")
 
