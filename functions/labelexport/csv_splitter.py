@@ -89,12 +89,12 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
                                        "VALIDATION, TEST, UNASSIGNED or empty")
                     use, uri_at = UNASSIGNED, 0  # an import file without the ML-use column
                 uri = fields[uri_at] if len(fields) > uri_at else ""
-                if not uri.startswith("gs://") or uri.find("/", 5) <= 5:
-                    _check_uri(uri, uri_at + 1)
                 labels = validate(fields, uri_at + 1)
                 if uri == last_uri and (use == UNASSIGNED or use == last_split):
-                    split = last_split
+                    split = last_split  # the previous row's item: its URI was checked then
                 else:
+                    if not uri.startswith("gs://") or uri.find("/", 5) <= 5:
+                        _check_uri(uri, uri_at + 1)
                     split = last_split = place(uri, use)
                     last_uri = uri
             except RowError as error:

@@ -66,9 +66,7 @@ def _csv_row_shape(line: str) -> str | None:
     if not fields or "://" not in fields[0]:
         return None
     media, rest = _media(fields[0]), fields[1:]
-    while rest and not rest[-1]:
-        rest.pop()
-    if not rest:
+    if not any(rest):
         return None  # a negative example fits every type
     numeric = [bool(f) and _is_number(f) for f in rest[1:]]
     if media == "text":
@@ -76,9 +74,9 @@ def _csv_row_shape(line: str) -> str | None:
     if media == "video":
         if len(rest) == 3 and all(numeric):
             return "VIDEO_SHOTS_CLASSIFICATION_ANNOTATION"
-        if len(rest) in (6, 10) and numeric[0]:
+        if len(rest) == 10 and numeric[0]:
             return "VIDEO_OBJECT_DETECTION_ANNOTATION"
-        if len(rest) in (7, 11) and numeric[1]:
+        if len(rest) == 11 and numeric[1]:
             return "VIDEO_OBJECT_TRACKING_ANNOTATION"
         return None
     if not any(numeric):

@@ -1,0 +1,202 @@
+"""Cloud Storage adapter: streamed reads pinned to a generation, streamed resumable writes with
+preconditions, small JSON objects. The client is created on first use (no import-time I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import BinaryIO
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import storage
+from google.cloud.storage.exceptions import InvalidResponse
+from google.cloud.storage.fileio import BlobWriter
+
+from labelexport.errors import PermanentError, SourceError, TransientError
+from labelexport.outputs import Outputs
+
+READ_CHUNK_BYTES = 8 << 20
+WRITE_CHUNK_BYTES = 8 << 20  # a multiple of 256 KiB, as resumable uploads require
+SOURCE_GENERATION_KEY = "sourceGeneration"  # custom metadata on every output object
+
+TRANSIENT = (
+    api_exceptions.TooManyRequests,
+    api_exceptions.InternalServerError,
+    api_exceptions.BadGateway,
+    api_exceptions.ServiceUnavailable,
+    api_exceptions.GatewayTimeout,
+    api_exceptions.RetryError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class ConcurrentWrite(TransientError):
+    """A precondition failed: someone else wrote the object meanwhile. Retry to re-decide."""
+
+
+@lru_cache(maxsize=1)
+def client() -> storage.Client:
+    return storage.Client()
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("gs://"):
+        raise SourceError(f"not a gs:// URI: {uri!r}")
+    bucket, _, name = uri[5:].partition("/")
+    if not bucket:
+        raise SourceError(f"no bucket in {uri!r}")
+    return bucket, name
+
+
+@contextmanager
+def open_object(uri: str, generation: int | None = None) -> Iterator[tuple[BinaryIO, storage.Blob]]:
+    """A streamed reader of gs://bucket/object (at `generation`, else the live one)."""
+    bucket, name = parse_uri(uri)
+    try:
+        blob = client().bucket(bucket).get_blob(name, generation=generation)
+    except api_exceptions.Forbidden as exc:
+        raise SourceError(f"no permission to read {uri}: {exc.message}") from None
+    if blob is None:
+        raise SourceError(f"{uri} does not exist")
+    with blob.open("rb", chunk_size=READ_CHUNK_BYTES) as stream:
+        yield stream, blob
+
+
+class _TextToBlob:
+    """The text stream Outputs hands out: UTF-8 into a resumable upload."""
+
+    def __init__(self, writer: BlobWriter):
+        self.writer = writer
+
+    def write(self, text: str) -> int:
+        return self.writer.write(text.encode("utf-8"))
+
+
+class GcsFolder(Outputs):
+    """Outputs under gs://bucket/prefix/. Each object is written with if_generation_match: the
+    generation seen when the run began (0: must not exist), so two writers never interleave
+    silently; a loser gets ConcurrentWrite. Objects carry the source generation as metadata."""
+
+    def __init__(self, bucket: str, prefix: str, *, source_generation: str | None = None,
+                 expected_generations: dict[str, int] | None = None):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.source_generation = source_generation
+        self.expected = expected_generations
+
+    @classmethod
+    def from_uri(cls, uri: str) -> GcsFolder:
+        bucket, prefix = parse_uri(uri)
+        return cls(bucket, prefix)
+
+    def uri(self, name: str) -> str:
+        return f"gs://{self.bucket}/{self.prefix}{name}"
+
+    def _blob(self, name: str, content_type: str) -> tuple[storage.Blob, dict]:
+        blob = client().bucket(self.bucket).blob(self.prefix + name)
+        if self.source_generation is not None:
+            blob.metadata = {SOURCE_GENERATION_KEY: self.source_generation}
+        blob.content_type = content_type
+        condition = {}
+        if self.expected is not None:
+            condition["if_generation_match"] = self.expected.get(name, 0)
+        return blob, condition
+
+    def open(self, name: str) -> _TextToBlob:  # type: ignore[override]
+        blob, condition = self._blob(name, _content_type(name))
+        writer = BlobWriter(blob, chunk_size=WRITE_CHUNK_BYTES, ignore_flush=True,
+                            content_type=_content_type(name), **condition)
+        return _TextToBlob(writer)
+
+    def commit(self, name: str, stream: _TextToBlob) -> None:  # type: ignore[override]
+        with storage_errors(self.uri(name)):
+            stream.writer.close()
+
+    def abort(self, name: str, stream: _TextToBlob) -> None:  # type: ignore[override]
+        try:
+            stream.writer.terminate()
+        except Exception:  # noqa: BLE001 - best effort: an unfinished upload expires anyway
+            pass
+
+    def write_manifest(self, name: str, text: str) -> None:
+        blob, condition = self._blob(name, "application/json")
+        with storage_errors(self.uri(name)):
+            blob.upload_from_string(text.encode("utf-8"), content_type="application/json",
+                                    **condition)
+
+
+def _content_type(name: str) -> str:
+    if name.endswith(".csv"):
+        return "text/csv"
+    return "application/jsonl" if name.endswith(".jsonl") else "application/json"
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Map Cloud Storage failures onto the pipeline's error kinds."""
+    try:
+        yield
+    except InvalidResponse as exc:  # what resumable uploads raise instead of API errors
+        status = getattr(getattr(exc, "response", None), "status_code", 0)
+        if status == 412:
+            raise ConcurrentWrite(f"{what} was written by someone else meanwhile") from None
+        if status == 429 or status >= 500 or status in (0, 408):
+            raise TransientError(f"Cloud Storage is unavailable for {what}: {exc}") from exc
+        raise PermanentError(f"Cloud Storage refused {what}: {exc}") from exc
+    except api_exceptions.PreconditionFailed:
+        raise ConcurrentWrite(f"{what} was written by someone else meanwhile") from None
+    except TRANSIENT as exc:
+        raise TransientError(f"Cloud Storage is unavailable for {what}: {exc}") from exc
+    except api_exceptions.GoogleAPICallError as exc:
+        raise PermanentError(f"Cloud Storage refused {what}: {exc}") from exc
+
+
+class GcsStore:
+    """The few object operations the functions need beyond streaming."""
+
+    def live_generation(self, bucket: str, name: str) -> int | None:
+        with storage_errors(f"gs://{bucket}/{name}"):
+            blob = client().bucket(bucket).get_blob(name)
+        return None if blob is None else int(blob.generation)
+
+    def blob(self, bucket: str, name: str, generation: int | None = None) -> storage.Blob | None:
+        with storage_errors(f"gs://{bucket}/{name}"):
+            return client().bucket(bucket).get_blob(name, generation=generation)
+
+    def read_json(self, bucket: str, name: str) -> tuple[dict, int] | None:
+        """(the object parsed as JSON, its generation), or None if it does not exist."""
+        with storage_errors(f"gs://{bucket}/{name}"):
+            blob = client().bucket(bucket).get_blob(name)
+            if blob is None:
+                return None
+            try:
+                data = blob.download_as_bytes(if_generation_match=blob.generation)
+            except api_exceptions.PreconditionFailed:
+                raise ConcurrentWrite(f"gs://{bucket}/{name} changed while read") from None
+        try:
+            return json.loads(data), int(blob.generation)
+        except ValueError as exc:
+            raise PermanentError(f"gs://{bucket}/{name} is not JSON: {exc}") from None
+
+    def write_json(self, bucket: str, name: str, data: dict, if_generation_match: int) -> int:
+        """Create (if_generation_match=0) or replace a generation; returns the new one."""
+        blob = client().bucket(bucket).blob(name)
+        with storage_errors(f"gs://{bucket}/{name}"):
+            blob.upload_from_string(json.dumps(data, indent=2, sort_keys=True) + "\n",
+                                    content_type="application/json",
+                                    if_generation_match=if_generation_match)
+        return int(blob.generation)
+
+    def output_generations(self, bucket: str, prefix: str) -> dict[str, tuple[int, str | None]]:
+        """name -> (generation, source generation it was written from) under prefix/."""
+        found = {}
+        with storage_errors(f"gs://{bucket}/{prefix}"):
+            for blob in client().list_blobs(bucket, prefix=prefix):
+                name = blob.name[len(prefix):]
+                if "/" not in name:
+                    found[name] = (int(blob.generation),
+                                   (blob.metadata or {}).get(SOURCE_GENERATION_KEY))
+        return found
