@@ -1,0 +1,109 @@
+"""The labeling-completion message (DESIGN.md "Contracts"): our own JSON contract, the same as
+attributes, or a forwarded labeling Operation. Anything else is a permanent error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from labelexport import config
+from labelexport.errors import ConfigError, PermanentError
+from labelexport.resource_names import (
+    AnnotatedDatasetName,
+    parse_annotated_dataset_name,
+    parse_operation_name,
+)
+
+_FIELDS = {"annotatedDataset", "format", "filter", "requestId"}
+_DESTINATION_WORDS = ("bucket", "output", "destination", "uri", "gcs", "folder", "path")
+MAX_REQUEST_ID = 128
+
+
+class BadMessage(PermanentError):
+    """A message that can never start an export; `reason` is a stable code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    annotated_dataset: AnnotatedDatasetName
+    format: str | None  # None: EXPORT_FORMAT
+    filter: str
+    request_id: str | None
+
+
+def _annotated(value: object, where: str) -> AnnotatedDatasetName:
+    if not isinstance(value, str):
+        raise BadMessage("missing_field", f"{where} must be a string "
+                         "projects/P/datasets/D/annotatedDatasets/A")
+    try:
+        return parse_annotated_dataset_name(value)
+    except PermanentError as exc:
+        raise BadMessage("bad_resource_name", f"{where}: {exc}") from None
+
+
+def _request(fields: dict, where: str) -> ExportRequest:
+    unknown = set(fields) - _FIELDS
+    steering = sorted(k for k in unknown if any(w in k.lower() for w in _DESTINATION_WORDS))
+    if steering:
+        raise BadMessage("destination_not_allowed", f"{where} may not choose where the export "
+                         f"goes ({', '.join(steering)}): it always lands in EXPORT_BUCKET")
+    if unknown:
+        raise BadMessage("unknown_field", f"{where} has unknown field(s) "
+                         f"{', '.join(sorted(unknown))}; expected {', '.join(sorted(_FIELDS))}")
+    fmt = fields.get("format")
+    if fmt not in (None, ""):
+        try:
+            fmt = config.parse_format(str(fmt))
+        except ConfigError as exc:
+            raise BadMessage("bad_format", f"{where}: {exc}") from None
+    request_id = fields.get("requestId")
+    if request_id is not None and (not isinstance(request_id, str) or not request_id
+                                   or len(request_id) > MAX_REQUEST_ID):
+        raise BadMessage("bad_request_id", f"{where}: requestId must be a non-empty string of "
+                         f"at most {MAX_REQUEST_ID} characters")
+    filter_ = fields.get("filter") or ""
+    if not isinstance(filter_, str):
+        raise BadMessage("bad_filter", f"{where}: filter must be a string")
+    return ExportRequest(_annotated(fields.get("annotatedDataset"), f"{where}.annotatedDataset"),
+                         fmt or None, filter_, request_id)
+
+
+def _from_operation(operation: dict, attributes: dict[str, str]) -> ExportRequest:
+    try:
+        parse_operation_name(operation["name"])
+    except PermanentError as exc:
+        raise BadMessage("bad_resource_name", f"operation name: {exc}") from None
+    if operation.get("error"):
+        raise BadMessage("labeling_failed", f"the labeling operation {operation['name']} "
+                         f"ended in error: {operation['error']}")
+    if operation.get("done") is not True:
+        raise BadMessage("labeling_not_done",
+                         f"the labeling operation {operation['name']} is not done")
+    response = operation.get("response")
+    name = response.get("name") if isinstance(response, dict) else None
+    extra = {k: v for k, v in attributes.items() if k in ("format", "filter", "requestId")}
+    return _request({"annotatedDataset": name, **extra}, "operation response.name")
+
+
+def parse_completion_message(data: bytes, attributes: dict[str, str]) -> ExportRequest:
+    """The export a Pub/Sub message asks for; BadMessage says why it cannot be one."""
+    if not data.strip():
+        if "annotatedDataset" in attributes:
+            return _request(dict(attributes), "message attributes")
+        raise BadMessage("empty_message", "the message has no data and no annotatedDataset "
+                         "attribute")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BadMessage("not_json", f"message data is not JSON: {data[:80]!r}") from None
+    if not isinstance(body, dict):
+        raise BadMessage("not_json_object", "message data must be a JSON object")
+    if isinstance(body.get("name"), str) and "/operations/" in body["name"]:
+        return _from_operation(body, attributes)
+    if "annotatedDataset" not in body and "annotatedDataset" in attributes:
+        body = {**body, "annotatedDataset": attributes["annotatedDataset"]}
+    return _request(body, "message")
