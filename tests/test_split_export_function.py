@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from cloudevents_http import post_event
-
-from devstack.processes import group_members
-from devstack.sample_exports import find_sample, render_export
 from labelexport import config, gcs
 from labelexport.errors import LabelExportError
 from labelexport.events import StorageObjectEvent
 from labelexport.split_run import SplitRun
+
+from devstack.processes import group_members
+from devstack.sample_exports import find_sample, render_export
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
 
