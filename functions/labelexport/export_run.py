@@ -7,13 +7,13 @@ message continues (following the same operation) instead of starting a second ex
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from labelexport import logs
 from labelexport.config import Settings
 from labelexport.datalabeling import DataLabelingClient, export_extension, output_config_for
-from labelexport.errors import PermanentError
-from labelexport.events import PubSubMessageEvent
+from labelexport.errors import LabelExportError, PermanentError, TransientError
+from labelexport.events import PubSubMessageEvent, parse_time
 from labelexport.export_paths import export_prefix
 from labelexport.gcs import GcsStore
 from labelexport.messages import BadMessage, ExportRequest, parse_completion_message
@@ -29,6 +29,10 @@ from labelexport.run_records import (
 )
 
 Publish = Callable[[str, dict, dict[str, str]], object]
+
+# How long the delivery that claims a run's start holds it; another delivery may take over
+# only after that (the first one crashed before it could record the export's operation).
+START_LEASE_SECONDS = 120
 
 
 def _timestamp(moment: datetime) -> str:
@@ -92,18 +96,23 @@ class ExportRun:
                                               self.settings.export_bucket, prefix),
             "createTime": _timestamp(self.now),
             "updateTime": _timestamp(self.now),
+            "startLeaseUntil": self._lease_end(),
         }
         logs.info("run recorded", annotationType=annotation_type, format=fmt, **self.log_fields)
         return self.records.create(record)
 
     def _continue(self, run: StoredRun) -> str:
         if run.state == REQUESTED:
+            run = self._claim_start(run)
             try:
                 operation = self.client.export_data(run.record["annotatedDataset"],
                                                     run.record["outputConfig"],
                                                     run.record.get("filter") or "")
             except PermanentError as exc:
                 return self._fail(run, "export_refused", str(exc))
+            except TransientError:
+                self._release_start(run)
+                raise
             run = self.records.advance(run, state=EXPORTING, operation=operation["name"],
                                        updateTime=_timestamp(self.now))
             logs.info("export started", operation=operation["name"], **self.log_fields)
@@ -124,6 +133,29 @@ class ExportRun:
         if run.state == FAILED:
             self._announce(run.record["failure"])  # the same result as the first time
         return "duplicate"
+
+    def _lease_end(self) -> str:
+        return _timestamp(self.now + timedelta(seconds=START_LEASE_SECONDS))
+
+    def _claim_start(self, run: StoredRun) -> StoredRun:
+        """Only one delivery at a time calls exportData: the one that created the record, or
+        one that wins a generation-matched claim once no other holds the start lease."""
+        if run.created_here:
+            return run
+        lease = parse_time(run.record.get("startLeaseUntil"))
+        if lease and lease > self.now:
+            raise TransientError(f"run {run.record['runId']} is being started by another "
+                                 "delivery; retry to follow it")
+        return self.records.advance(run, startLeaseUntil=self._lease_end(),
+                                    updateTime=_timestamp(self.now))
+
+    def _release_start(self, run: StoredRun) -> None:
+        """After a transient failure, let the redelivery start at once (best effort: the
+        lease ends by itself anyway)."""
+        try:
+            self.records.advance(run, startLeaseUntil=None, updateTime=_timestamp(self.now))
+        except LabelExportError:
+            pass
 
     def _fail(self, run: StoredRun, reason: str, message: str) -> str:
         report = self._report(reason, message, run.record.get("requestId"))

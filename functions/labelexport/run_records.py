@@ -22,6 +22,7 @@ def run_id_for(annotated_dataset: str, request_key: str) -> str:
 class StoredRun:
     record: dict
     generation: int
+    created_here: bool = False  # this delivery created the record, so it starts the export
 
     @property
     def state(self) -> str:
@@ -47,7 +48,7 @@ class RunRecords:
             if existing is None:
                 raise
             return existing
-        return StoredRun(record, generation)
+        return StoredRun(record, generation, created_here=True)
 
     def advance(self, run: StoredRun, **changes: object) -> StoredRun:
         """Write the record with `changes`, only over the generation we read (else retry)."""
