@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from labelexport import ml_use, rejects
-from labelexport.csv_fields import needs_more_lines, split_fields
+from labelexport.csv_fields import split_fields
 from labelexport.csv_validators import CSV_VALIDATORS
 from labelexport.line_reader import BadLine, Block
 from labelexport.ml_use import CANONICAL_FIELD, UNASSIGNED
 from labelexport.rejects import RowError
 from labelexport.row_sinks import RowSinks
+
+_BLANK = " \t\r"
+MAX_FIELDS = 10_000  # no export row has more; a longer one is refused before it is split
+_LONG_RECORD = 4 * MAX_FIELDS // 10  # records shorter than this cannot hold MAX_FIELDS commas
 
 
 def _check_uri(uri: str, column: int) -> None:
@@ -47,9 +51,7 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
     place = router.place
     batches: list[list[str]] = [[], [], [], []]  # a block's rows per split, written together
     label_batches: list[list[str]] = [[], [], [], []]
-    last_uri, last_split = "", UNASSIGNED  # rows of one item mostly come together
-    pending: list[str] = []  # physical lines of a record whose quoted field spans line ends
-    pending_line = 0
+    last_uri, last_split = None, UNASSIGNED  # rows of one item mostly come together
     for block in blocks:
         if block.__class__ is BadLine:
             reject(block.line, block.reason, block.detail, block.raw)
@@ -57,25 +59,13 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
         line_no = block.first_line - 1
         for line in block.lines:
             line_no += 1
-            quoted = '"' in line
-            if pending or quoted:
-                if pending:
-                    pending.append(line)
-                    line = "\n".join(pending)
-                elif not needs_more_lines(line):
-                    pending_line = line_no
-                if needs_more_lines(line):
-                    if not pending:
-                        pending, pending_line = [line], line_no
-                    continue
-                pending = []
-                row_line = pending_line
-            elif len(line) < 2 and not line.strip():
+            if not line or (line[0] in _BLANK and not line.strip()):
                 continue
-            else:
-                row_line = line_no
             record = line[:-1] if line[-1] == "\r" else line
+            quoted = '"' in record
             try:
+                if len(record) > _LONG_RECORD and record.count(",") > MAX_FIELDS:
+                    raise RowError(rejects.FIELD_COUNT, f"more than {MAX_FIELDS} columns")
                 fields = split_fields(record) if quoted else record.split(",")
                 first = fields[0]
                 use = exact_ml_use.get(first)
@@ -98,7 +88,7 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
                     split = last_split = place(uri, use)
                     last_uri = uri
             except RowError as error:
-                reject(row_line, error.reason, error.detail, record)
+                reject(line_no, error.reason, error.detail, record)
                 continue
             if use == UNASSIGNED and split != UNASSIGNED:  # the policy assigned it: say so
                 if not uri_at:
@@ -115,7 +105,3 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
                 router.count(split, len(batch), label_batches[split])
                 batch.clear()
                 label_batches[split].clear()
-    if pending:
-        record = "\n".join(pending)
-        reject(pending_line, rejects.UNTERMINATED_QUOTE,
-               f"a quoted field opened on line {pending_line} is never closed", record)

@@ -51,8 +51,11 @@ def _label(fields: list[str], i: int) -> str:
     return label
 
 
-def _all_empty(fields: list[str], start: int) -> bool:
-    return not any(fields[start:])
+def _negative(fields: list[str], start: int) -> bool:
+    """A row with no annotation: nothing after the URI, or no more empty columns than the
+    widest single-box layout has (11 in all)."""
+    rest = fields[start:]
+    return not rest or (len(rest) <= 1 + _BOX_FIELDS and not any(rest))
 
 
 def _check_box(fields: list[str], i: int) -> None:
@@ -98,7 +101,7 @@ def _bounding_box(fields: list[str], start: int) -> list[str]:
                     return [label]
             except ValueError:
                 pass
-    if len(fields) == start or _all_empty(fields, start):
+    if _negative(fields, start):
         return []
     _expect_fields(fields, start + 1 + _BOX_FIELDS, "label and four x,y corners")
     label = _label(fields, start)
@@ -110,7 +113,7 @@ def _vertices(minimum: int, exact: int | None = None) -> Validator:
     """Polygon, oriented box, polyline: each x,y point followed by two empty columns."""
 
     def validate(fields: list[str], start: int) -> list[str]:
-        if len(fields) == start or _all_empty(fields, start):
+        if _negative(fields, start):
             return []
         label = _label(fields, start)
         first = start + 1

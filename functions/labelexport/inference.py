@@ -94,7 +94,7 @@ def _csv_row_shape(line: str) -> str | None:
 def _jsonl_row_shape(line: str) -> str | None:
     try:
         example = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     for annotation in pj.get(example, "annotations", []) or []:
         value = pj.get(annotation, "annotationValue")

@@ -32,6 +32,9 @@ def split_jsonl(blocks: Iterable[Block | BadLine], annotation_type: str,
                     example = json.loads(line)
                 except ValueError as exc:
                     raise RowError(rejects.INVALID_JSON, f"not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise RowError(rejects.INVALID_JSON, "not valid JSON: nested too deeply") \
+                        from None
                 item, use_text, labels = validate_example(example, kind)
                 use = ml_use.parse(use_text)
                 if use is None:

@@ -16,6 +16,7 @@ from labelexport import rejects
 BLOCK_BYTES = 1 << 20
 MAX_LINE_BYTES = 32 << 20
 _RAW_HEAD_CHARS = 1024
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -36,24 +37,53 @@ class BadLine:
     raw: str
 
 
-def _decode_lines(data: bytes, first_line: int) -> Iterator[Block | BadLine]:
-    """Decode `data` (whole lines, the last one without its LF) line by line."""
+def _decode_lines(data: bytes, first_line: int, max_line_bytes: int) -> Iterator[Block | BadLine]:
+    """Judge `data` (whole lines, the last one without its LF) line by line."""
     good: list[str] = []
     start = first_line
     for offset, raw in enumerate(data.split(b"\n")):
-        try:
-            good.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
+        number = first_line + offset
+        bad = None
+        if len(raw) > max_line_bytes:
+            bad = _too_long(number, raw[:_RAW_HEAD_CHARS], max_line_bytes)
+        else:
+            try:
+                good.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                bad = BadLine(number, rejects.INVALID_UTF8,
+                              f"line {number} is not valid UTF-8 at byte {exc.start}",
+                              raw.removesuffix(b"\r").decode("utf-8", "backslashreplace"))
+        if bad is not None:
             if good:
                 yield Block(start, good)
                 good = []
-            number = first_line + offset
-            yield BadLine(number, rejects.INVALID_UTF8,
-                          f"line {number} is not valid UTF-8 at byte {exc.start}",
-                          raw.decode("utf-8", "backslashreplace"))
+            yield bad
             start = number + 1
     if good:
         yield Block(start, good)
+
+
+def _lines_of(body: bytes, first_line: int, max_line_bytes: int) -> Iterator[Block | BadLine]:
+    """Whole lines: decoded in one go, unless some may be too long or are not UTF-8."""
+    if len(body) <= max_line_bytes:
+        try:
+            yield Block(first_line, body.decode("utf-8").split("\n"))
+            return
+        except UnicodeDecodeError:
+            pass
+    yield from _decode_lines(body, first_line, max_line_bytes)
+
+
+def _first_bytes(stream: BinaryIO, block_bytes: int) -> bytes:
+    """The stream's first read, made long enough to tell whether it opens with a UTF-8
+    byte-order mark (however short the reads)."""
+    head = b""
+    while len(head) < len(_BOM) and _BOM.startswith(head):
+        chunk = stream.read(block_bytes)
+        if not chunk:
+            break
+        head += chunk
+    return head
 
 
 def read_lines(
@@ -69,26 +99,26 @@ def read_lines(
     carry_len = 0
     skipping_from = 0  # when > 0: the number of an overlong line being skipped to its end
     skipped_head = b""
-    first = True
+    chunk = _first_bytes(stream, block_bytes)
+    if on_bytes is not None and chunk:
+        on_bytes(len(chunk))
+    chunk = chunk.removeprefix(_BOM)
     while True:
-        chunk = stream.read(block_bytes)
-        if on_bytes is not None and chunk:
-            on_bytes(len(chunk))
-        if first and chunk:
-            if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
-            first = False
         if not chunk:
-            break
+            chunk = stream.read(block_bytes)
+            if not chunk:
+                break
+            if on_bytes is not None:
+                on_bytes(len(chunk))
         end = chunk.rfind(b"\n")
         if skipping_from:
             if end < 0:
+                chunk = b""
                 continue
-            first_nl = chunk.find(b"\n")
             yield _too_long(skipping_from, skipped_head, max_line_bytes)
             next_line = skipping_from + 1
             skipping_from = 0
-            chunk = chunk[first_nl + 1:]
+            chunk = chunk[chunk.find(b"\n") + 1:]
             end = chunk.rfind(b"\n")
         if end < 0:
             carry.append(chunk)
@@ -97,27 +127,19 @@ def read_lines(
                 skipped_head = b"".join(carry)[:_RAW_HEAD_CHARS]
                 skipping_from = next_line
                 carry, carry_len = [], 0
+            chunk = b""
             continue
-        if carry:
-            carry.append(chunk[:end])
-            body = b"".join(carry)
-        else:
-            body = chunk[:end]
-        carry = [chunk[end + 1:]] if end + 1 < len(chunk) else []
+        carry.append(chunk[:end])
+        body = b"".join(carry) if len(carry) > 1 else carry[0]
+        carry = [chunk[end + 1:]]
         carry_len = len(chunk) - end - 1
-        count = body.count(b"\n") + 1
-        if count == 1 and len(body) > max_line_bytes:
-            yield _too_long(next_line, body[:_RAW_HEAD_CHARS], max_line_bytes)
-        else:
-            try:
-                yield Block(next_line, body.decode("utf-8").split("\n"))
-            except UnicodeDecodeError:
-                yield from _decode_lines(body, next_line)
-        next_line += count
+        yield from _lines_of(body, next_line, max_line_bytes)
+        next_line += body.count(b"\n") + 1
+        chunk = b""
     if skipping_from:
         yield _too_long(skipping_from, skipped_head, max_line_bytes)
-    elif carry:
-        yield from _decode_lines(b"".join(carry), next_line)
+    elif carry_len:
+        yield from _decode_lines(b"".join(carry), next_line, max_line_bytes)
 
 
 def _too_long(line: int, head: bytes, limit: int) -> BadLine:

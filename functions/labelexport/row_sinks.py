@@ -19,5 +19,6 @@ class RowSinks:
     def reject(self, line: int, reason: str, detail: str, raw: str) -> None:
         self.router.reject(reason)
         self.rejected.write(json.dumps(
-            {"line": line, "reason": reason, "detail": detail, "raw": raw},
-            ensure_ascii=False) + "\n")
+            {"line": line, "reason": reason, "detail": detail, "raw": raw}) + "\n")
+        # ASCII escapes: a raw row may hold U+2028 and the like, which some readers take for
+        # line ends

@@ -44,7 +44,11 @@ def open_source(uri: str) -> Iterator[OpenSource]:
 def default_destination(source_uri: str) -> str:
     """A folder named after the source, beside it: data/export.csv -> data/export/."""
     head, _, name = source_uri.rpartition("/")
-    stem = name.rsplit(".", 1)[0] if "." in name else f"{name}.split"
+    if not name:
+        raise SourceError(f"{source_uri} names a folder, not an export file")
+    stem = name.rsplit(".", 1)[0]
+    if not stem or stem == name:
+        stem = f"{name}.split"
     return f"{head}/{stem}" if head else stem
 
 

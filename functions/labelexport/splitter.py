@@ -31,6 +31,7 @@ from labelexport.router import Router
 from labelexport.row_sinks import RowSinks
 
 SAMPLE_LINES = 500
+_SAMPLE_MAX_ITEMS = 2_000  # read-ahead bound when few lines decode (bad lines are held)
 _BYTES_PER_ITEM_GUESS = 256
 _MAX_ITEM_HINT = 1 << 21
 
@@ -54,14 +55,14 @@ def _sample(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], l
         ahead.append(block)
         if isinstance(block, Block):
             lines.extend(line for line in block.lines[:SAMPLE_LINES] if line.strip())
-            if len(lines) >= SAMPLE_LINES:
-                break
+        if len(lines) >= SAMPLE_LINES or len(ahead) >= _SAMPLE_MAX_ITEMS:
+            break
     return ahead, lines[:SAMPLE_LINES]
 
 
 def _settle(job: SplitJob, ahead: list, sample: list[str]) -> tuple[str, str, str]:
     """(format, annotation type, where the type came from)."""
-    if not ahead:
+    if not sample and not any(isinstance(item, BadLine) for item in ahead):
         raise SourceError(f"{job.source_uri} is empty: no rows to split")
     sniffed = inference.sniff_format(sample)
     fmt = job.format or sniffed or "csv"

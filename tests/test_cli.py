@@ -1,0 +1,226 @@
+"""The `labelexport` command (DESIGN.md "Command line"): exit codes, one-line errors, where it
+writes, --json, and progress on a terminal only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LABELEXPORT = str(Path(sys.executable).with_name("labelexport"))
+BOX = "rose,0.1,0.1,,,0.3,0.3,,"
+GOOD = f"TRAIN,gs://b/a.png,{BOX}\nTEST,gs://b/b.png,{BOX}\n,gs://b/c.png,{BOX}\n"
+FILES = ["manifest.json", "rejected.jsonl", "test.csv", "train.csv", "validation.csv"]
+
+
+def cli(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([LABELEXPORT, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=60, **kwargs)
+
+
+@pytest.fixture
+def export(tmp_path) -> Path:
+    source = tmp_path / "data" / "export.csv"
+    source.parent.mkdir()
+    source.write_text(GOOD)
+    return source
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_split_writes_beside_the_source_by_default_and_exits_0(export):
+    done = cli("split", str(export))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert sorted(p.name for p in (export.parent / "export").iterdir()) == FILES
+    assert "status: ok" in done.stdout and "rows: 3 read, 3 written, 0 rejected" in done.stdout
+    manifest = json.loads((export.parent / "export" / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["uri"] == str(export.parent / "export" / "train.csv")
+
+
+def test_default_destination_of_a_relative_source_without_extension(tmp_path):
+    (tmp_path / "export").write_text(GOOD)
+    done = cli("split", "export", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "export.split").iterdir()) == FILES
+
+
+def test_default_destination_of_a_dot_named_source_is_a_folder_of_its_own(tmp_path):
+    (tmp_path / ".csv").write_text(GOOD)
+    done = cli("split", str(tmp_path / ".csv"))
+    assert done.returncode == 0
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_split_out_and_json(export, tmp_path):
+    done = cli("split", str(export), "--out", str(tmp_path / "o"), "--json")
+    assert done.returncode == 0
+    manifest = json.loads(done.stdout)
+    assert manifest == json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["rows"] == {"read": 3, "written": 3, "rejected": 0}
+    assert not (export.parent / "export").exists()
+
+
+def test_validate_writes_nothing_and_prints_the_same_counts(export, tmp_path):
+    before = _tree(tmp_path)
+    done = cli("validate", str(export), "--json")
+    assert done.returncode == 0, done.stderr
+    assert _tree(tmp_path) == before
+    validated = json.loads(done.stdout)
+    split = json.loads(cli("split", str(export), "--json").stdout)
+    assert validated["status"] == split["status"] and validated["rows"] == split["rows"]
+    for key in ("source", "rejected"):
+        assert {k: v for k, v in validated[key].items() if k != "uri"} == \
+            {k: v for k, v in split[key].items() if k != "uri"}
+    assert {n: {k: v for k, v in s.items() if k != "uri"} for n, s in
+            validated["splits"].items()} == \
+        {n: {k: v for k, v in s.items() if k != "uri"} for n, s in split["splits"].items()}
+    summary = cli("validate", str(export))
+    assert "rows: 3 read, 3 written, 0 rejected" in summary.stdout
+    assert "->" not in summary.stdout  # no file named: none written
+
+
+def test_rejected_status_exits_1_and_the_threshold_is_an_option(export, tmp_path):
+    export.write_text(GOOD + f"HOLDOUT,gs://b/x.png,{BOX}\n")
+    done = cli("split", str(export), "--out", str(tmp_path / "a"))
+    assert done.returncode == 1
+    assert "status: rejected" in done.stdout and "unknown_ml_use 1" in done.stdout
+    done = cli("split", str(export), "--out", str(tmp_path / "b"), "--max-reject-fraction", "0.25")
+    assert done.returncode == 0
+    assert cli("validate", str(export)).returncode == 1
+
+
+def test_unassigned_keep(export, tmp_path):
+    done = cli("split", str(export), "--unassigned", "keep", "--out", str(tmp_path / "o"),
+               "--json")
+    assert done.returncode == 0
+    assert (tmp_path / "o" / "unassigned.csv").read_text() == f",gs://b/c.png,{BOX}\n"
+    assert json.loads(done.stdout)["policy"]["unassigned"] == "keep"
+
+
+def test_ratios_option(export, tmp_path):
+    done = cli("split", str(export), "--ratios", "0, 0, 100", "--out", str(tmp_path / "o"))
+    assert done.returncode == 0
+    assert (tmp_path / "o" / "test.csv").read_text().endswith(f"TEST,gs://b/c.png,{BOX}\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["split", "{src}", "--ratios", "80,10"],
+    ["split", "{src}", "--ratios", "80,10,20"],
+    ["split", "{src}", "--ratios", "a,b,c"],
+    ["split", "{src}", "--ratios", "110,-5,-5"],
+    ["split", "{src}", "--unassigned", "drop"],
+    ["split", "{src}", "--max-reject-fraction", "2"],
+    ["split", "{src}", "--format", "xml"],
+    ["validate", "{src}", "--type", "IMAGE_BOXES"],
+    ["split"],
+    ["frobnicate", "{src}"],
+    [],
+])
+def test_bad_usage_exits_2_with_usage_and_writes_nothing(export, args):
+    done = cli(*[a.replace("{src}", str(export)) for a in args])
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "usage: labelexport" in done.stderr and "Traceback" not in done.stderr
+    assert "error:" in done.stderr.splitlines()[-1]
+    assert sorted(p.name for p in export.parent.iterdir()) == ["export.csv"]
+
+
+@pytest.mark.parametrize(("command", "source", "message"), [
+    ("split", "missing.csv", "cannot read missing.csv: No such file or directory"),
+    ("validate", "missing.csv", "cannot read missing.csv: No such file or directory"),
+    ("split", ".", ". is a folder, not an export file"),
+])
+def test_unreadable_source_exits_2_with_one_line(export, command, source, message):
+    done = cli(command, source, cwd=export.parent)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == f"labelexport: error: {message}\n"
+
+
+def test_unwritable_destination_exits_2_with_one_line(export):
+    done = cli("split", str(export), "--out", str(export))  # a file, not a folder
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("labelexport: error: ") and "Traceback" not in done.stderr
+
+
+def test_type_and_format_options_are_recorded(export):
+    done = cli("validate", str(export), "--type", "image_bounding_box_annotation",
+               "--format", "CSV", "--json")
+    assert done.returncode == 0, done.stderr
+    source = json.loads(done.stdout)["source"]
+    assert source["annotationType"] == "IMAGE_BOUNDING_BOX_ANNOTATION"
+    assert source["annotationTypeSource"] == "option"
+
+
+# --------------------------------------------------------------------------- progress
+
+# The command as installed, with Progress's own `interval` argument set to 0 so that a small
+# file shows progress; whether it shows is still decided by Progress itself (stderr a tty).
+_RUN_WITH_TINY_INTERVAL = (
+    "import functools, sys\n"
+    "from labelexport import cli, progress\n"
+    "cli.Progress = functools.partial(progress.Progress, interval=0.0)\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
+)
+
+
+def _run_on_pty(args: list[str]) -> tuple[int, bytes, str]:
+    """Run with stderr on a pseudo-terminal; (exit status, what the terminal got, stdout)."""
+    master, slave = os.openpty()
+    try:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave)
+    finally:
+        os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    stdout = process.stdout.read().decode()
+    process.stdout.close()
+    return process.wait(timeout=60), seen, stdout
+
+
+@pytest.fixture
+def big_export(tmp_path) -> Path:
+    source = tmp_path / "big.csv"
+    with open(source, "w") as out:
+        for k in range(60_000):  # 2.7 MB: three blocks of the reader
+            out.write(f"UNASSIGNED,gs://b/{k}.png,{BOX}\n")
+    return source
+
+
+def test_progress_shows_on_a_terminal(big_export):
+    code, terminal, stdout = _run_on_pty(
+        [sys.executable, "-c", _RUN_WITH_TINY_INTERVAL, "validate", str(big_export)])
+    assert code == 0
+    assert b"read " in terminal and b" MB" in terminal and b"MB/s" in terminal
+    assert b"(100%)" in terminal  # the total is known for a local file
+    assert terminal.endswith(b"\r")  # the line is cleared at the end
+    assert "status: ok" in stdout and "read" not in stdout.split("\n")[0]
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(big_export):
+    done = subprocess.run([sys.executable, "-c", _RUN_WITH_TINY_INTERVAL, "validate",
+                           str(big_export)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert "MB/s" not in done.stdout
+
+
+def test_installed_command_is_silent_on_a_terminal_for_a_short_run(export):
+    code, terminal, stdout = _run_on_pty([LABELEXPORT, "validate", str(export)])
+    assert code == 0 and terminal == b"" and "status: ok" in stdout
