@@ -1,7 +1,9 @@
 # One virtual environment for tests, the local stack and the demo; created on first use.
 # Tools that must not share it (checkov pins half of PyPI; pandas/DuckDB are for the benchmark
 # only) get their own.
-PYTHON ?= python3
+# The functions run on python312: test on 3.12 where it is installed (pyenv's, else the system's).
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+                      $(shell command -v python3.12 2>/dev/null) python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
