@@ -78,7 +78,10 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
                                        f"column 1 (ML use) is {first!r}; expected TRAIN, "
                                        "VALIDATION, TEST, UNASSIGNED or empty")
                     use, uri_at = UNASSIGNED, 0  # an import file without the ML-use column
-                uri = fields[uri_at] if len(fields) > uri_at else ""
+                try:
+                    uri = fields[uri_at]
+                except IndexError:
+                    uri = ""
                 labels = validate(fields, uri_at + 1)
                 if uri == last_uri and (use == UNASSIGNED or use == last_split):
                     split = last_split  # the previous row's item: its URI was checked then
