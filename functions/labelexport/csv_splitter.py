@@ -16,7 +16,6 @@ from labelexport.ml_use import CANONICAL_FIELD, UNASSIGNED
 from labelexport.rejects import RowError
 from labelexport.row_sinks import RowSinks
 
-_BLANK = " \t\r"
 MAX_FIELDS = 10_000  # no export row has more; a longer one is refused before it is split
 _LONG_RECORD = 4 * MAX_FIELDS // 10  # records shorter than this cannot hold MAX_FIELDS commas
 
@@ -59,9 +58,7 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
         line_no = block.first_line - 1
         for line in block.lines:
             line_no += 1
-            if not line or (line[0] in _BLANK and not line.strip()):
-                continue
-            record = line[:-1] if line[-1] == "\r" else line
+            record = line[:-1] if line[-1:] == "\r" else line
             quoted = '"' in record
             try:
                 if len(record) > _LONG_RECORD and record.count(",") > MAX_FIELDS:
@@ -91,7 +88,8 @@ def split_csv(blocks: Iterable[Block | BadLine], annotation_type: str, sinks: Ro
                     split = last_split = place(uri, use)
                     last_uri = uri
             except RowError as error:
-                reject(line_no, error.reason, error.detail, record)
+                if record.strip():  # a blank line is no row: skipped here, off the hot path
+                    reject(line_no, error.reason, error.detail, record)
                 continue
             if use == UNASSIGNED and split != UNASSIGNED:  # the policy assigned it: say so
                 if not uri_at:
