@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from labelexport import annotation_types, config, sources
 from labelexport.errors import LabelExportError
 from labelexport.outputs import Discard
+from labelexport.parallel import split_local_export
 from labelexport.progress import Progress
 from labelexport.splitter import SplitJob, split_export
 
@@ -92,19 +93,35 @@ def _summary(manifest: dict, wrote: bool) -> str:
 def _run_split(args: argparse.Namespace, write: bool) -> int:
     policy = config.SplitPolicy(args.unassigned, args.ratios, args.max_reject_fraction) \
         if write else config.SplitPolicy()
+    dest = (args.out or sources.default_destination(args.source)) if write else None
+    if sources.is_local(args.source) and (dest is None or sources.is_local(dest)):
+        path = sources.local_file(args.source)
+        size = path.stat().st_size
+        job = SplitJob(source_uri=str(path), policy=policy, format=args.format,
+                       annotation_type=args.annotation_type, size_hint=size)
+        progress = Progress(size)
+        try:
+            manifest = split_local_export(str(path), job, dest, on_bytes=progress)
+        finally:
+            progress.finish()
+    else:
+        manifest = _split_through_adapters(args, policy, dest)
+    print(json.dumps(manifest, indent=2) if args.json else _summary(manifest, write))
+    return EXIT_REJECTED if manifest["status"] == "rejected" else EXIT_OK
+
+
+def _split_through_adapters(args: argparse.Namespace, policy: config.SplitPolicy,
+                            dest: str | None) -> dict:
     with sources.open_source(args.source) as source:
         job = SplitJob(source_uri=source.uri, policy=policy, source_generation=source.generation,
                        format=args.format, annotation_type=args.annotation_type,
                        size_hint=source.size or 0)
-        outputs = sources.open_destination(args.out or sources.default_destination(source.uri)) \
-            if write else Discard()
+        outputs = sources.open_destination(dest) if dest else Discard()
         progress = Progress(source.size)
         try:
-            manifest = split_export(source.stream, job, outputs, on_bytes=progress)
+            return split_export(source.stream, job, outputs, on_bytes=progress)
         finally:
             progress.finish()
-    print(json.dumps(manifest, indent=2) if args.json else _summary(manifest, write))
-    return EXIT_REJECTED if manifest["status"] == "rejected" else EXIT_OK
 
 
 def _run_retry(args: argparse.Namespace) -> int:

@@ -54,6 +54,25 @@ class ItemIndex:
             self._grow()
         return split
 
+    def shared_with(self, other: ItemIndex) -> list[int] | None:
+        """Per split, how many items both indexes hold; None if one of them is in different
+        splits in the two."""
+        shared = [0, 0, 0, 0]
+        slots, mask = self._slots, self._mask
+        for value in other._slots:
+            if not value:
+                continue
+            key = value & _KEY_MASK
+            i = key & mask
+            while slot := slots[i]:
+                if slot & _KEY_MASK == key:
+                    if slot != value:
+                        return None
+                    shared[(value & _SPLIT_BITS) - 1] += 1
+                    break
+                i = (i + 1) & mask
+        return shared
+
     def _grow(self) -> None:
         old = self._slots
         slots = self._slots = array("Q", bytes(16 * len(old)))

@@ -92,9 +92,11 @@ def read_lines(
     block_bytes: int = BLOCK_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
     on_bytes: Callable[[int], None] | None = None,
+    first_line: int = 1,
 ) -> Iterator[Block | BadLine]:
-    """Yield the stream's lines as Blocks, and BadLines for undecodable or overlong ones."""
-    next_line = 1
+    """Yield the stream's lines as Blocks, and BadLines for undecodable or overlong ones.
+    `first_line` numbers a stream that starts inside a file (a BOM is dropped only at line 1)."""
+    next_line = first_line
     carry: list[bytes] = []  # the start of a line that has not ended yet
     carry_len = 0
     skipping_from = 0  # when > 0: the number of an overlong line being skipped to its end
@@ -102,7 +104,8 @@ def read_lines(
     chunk = _first_bytes(stream, block_bytes)
     if on_bytes is not None and chunk:
         on_bytes(len(chunk))
-    chunk = chunk.removeprefix(_BOM)
+    if first_line == 1:
+        chunk = chunk.removeprefix(_BOM)
     while True:
         if not chunk:
             chunk = stream.read(block_bytes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from labelexport.config import SplitPolicy
 from labelexport.ml_use import SPLITS
-from labelexport.router import Router
+from labelexport.router import Counts
 
 MANIFEST_NAME = "manifest.json"
 REJECTED_NAME = "rejected.jsonl"
@@ -31,19 +31,19 @@ def status_of(read: int, rejected: int, max_reject_fraction: float) -> str:
     return "rejected" if read and rejected / read > max_reject_fraction else "ok"
 
 
-def build_manifest(source: Source, router: Router, policy: SplitPolicy,
+def build_manifest(source: Source, counts: Counts, policy: SplitPolicy,
                    uris: dict[str, str]) -> dict:
-    rejected = sum(router.rejected.values())
-    written = sum(router.rows)
+    rejected = sum(counts.rejected.values())
+    written = sum(counts.rows)
     read = written + rejected
     splits = {}
     for index, name in enumerate(SPLITS):
         if name in uris:
             splits[name] = {
                 "uri": uris[name],
-                "rows": router.rows[index],
-                "items": router.items[index],
-                "labels": dict(sorted(router.labels[index].items())),
+                "rows": counts.rows[index],
+                "items": counts.items[index],
+                "labels": dict(sorted(counts.labels[index].items())),
             }
     return {
         "status": status_of(read, rejected, policy.max_reject_fraction),
@@ -59,7 +59,7 @@ def build_manifest(source: Source, router: Router, policy: SplitPolicy,
         "rejected": {
             "uri": uris[REJECTED_NAME],
             "rows": rejected,
-            "reasons": dict(sorted(router.rejected.items())),
+            "reasons": dict(sorted(counts.rejected.items())),
         },
         "policy": {
             "unassigned": policy.unassigned,

@@ -8,6 +8,7 @@ unassigned and are rejected as ml_use_conflict when they name another split.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from labelexport import rejects
 from labelexport.assignment import HashAssigner
@@ -15,6 +16,27 @@ from labelexport.config import SplitPolicy
 from labelexport.item_index import ItemIndex, item_digest
 from labelexport.ml_use import SPLITS, UNASSIGNED
 from labelexport.rejects import RowError
+
+
+@dataclass
+class Counts:
+    """What the manifest reports of a run, by split index."""
+
+    rows: list[int]
+    items: list[int]
+    labels: list[Counter[str]]
+    rejected: Counter[str]
+
+    def plus(self, other: Counts, shared_items: list[int]) -> Counts:
+        """The counts of two runs over consecutive parts of one export; `shared_items` are
+        items (per split) both parts hold, counted once."""
+        return Counts(
+            rows=[a + b for a, b in zip(self.rows, other.rows, strict=True)],
+            items=[a + b - c
+                   for a, b, c in zip(self.items, other.items, shared_items, strict=True)],
+            labels=[a + b for a, b in zip(self.labels, other.labels, strict=True)],
+            rejected=self.rejected + other.rejected,
+        )
 
 
 class Router:
@@ -46,3 +68,10 @@ class Router:
 
     def reject(self, reason: str) -> None:
         self.rejected[reason] += 1
+
+    def counts(self) -> Counts:
+        return Counts(list(self.rows), list(self.items), self.labels, self.rejected)
+
+    @property
+    def index(self) -> ItemIndex:
+        return self._index

@@ -22,6 +22,23 @@ class OpenSource:
     generation: str | None
 
 
+def is_local(uri: str) -> bool:
+    return not uri.startswith("gs://")
+
+
+def local_file(uri: str) -> Path:
+    """The path of a readable local export file; SourceError says why it is not one."""
+    path = Path(uri)
+    if path.is_dir():
+        raise SourceError(f"{uri} is a folder, not an export file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise SourceError(f"cannot read {uri}: {exc.strerror}") from None
+    return path
+
+
 @contextmanager
 def open_source(uri: str) -> Iterator[OpenSource]:
     if uri.startswith("gs://"):
@@ -30,14 +47,8 @@ def open_source(uri: str) -> Iterator[OpenSource]:
         with gcs.open_object(uri) as (stream, blob):
             yield OpenSource(uri, stream, blob.size, str(blob.generation))
         return
-    path = Path(uri)
-    if path.is_dir():
-        raise SourceError(f"{uri} is a folder, not an export file")
-    try:
-        stream = open(path, "rb")
-    except OSError as exc:
-        raise SourceError(f"cannot read {uri}: {exc.strerror}") from None
-    with stream:
+    path = local_file(uri)
+    with open(path, "rb") as stream:
         yield OpenSource(str(path), stream, os.fstat(stream.fileno()).st_size, None)
 
 

@@ -6,7 +6,7 @@ Pure of any cloud: it reads a binary stream and writes through an Outputs adapte
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
@@ -27,7 +27,7 @@ from labelexport.manifest import (
 )
 from labelexport.ml_use import SPLITS
 from labelexport.outputs import Outputs
-from labelexport.router import Router
+from labelexport.router import Counts, Router
 from labelexport.row_sinks import RowSinks
 
 SAMPLE_LINES = 500
@@ -47,7 +47,7 @@ class SplitJob:
     size_hint: int = 0  # the source's size in bytes, if known: sizes the item index
 
 
-def _sample(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
+def sample_rows(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
     """Read ahead until SAMPLE_LINES good lines (or the end); the read-ahead is replayed."""
     ahead: list[Block | BadLine] = []
     lines: list[str] = []
@@ -60,8 +60,16 @@ def _sample(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], l
     return ahead, lines[:SAMPLE_LINES]
 
 
-def _settle(job: SplitJob, ahead: list, sample: list[str]) -> tuple[str, str, str]:
-    """(format, annotation type, where the type came from)."""
+@dataclass(frozen=True)
+class Settled:
+    """What an export is, decided from its first rows or given: format and annotation type."""
+
+    format: str
+    annotation_type: str
+    annotation_type_source: str
+
+
+def settle(job: SplitJob, ahead: list, sample: list[str]) -> Settled:
     if not sample and not any(isinstance(item, BadLine) for item in ahead):
         raise SourceError(f"{job.source_uri} is empty: no rows to split")
     sniffed = inference.sniff_format(sample)
@@ -77,39 +85,62 @@ def _settle(job: SplitJob, ahead: list, sample: list[str]) -> tuple[str, str, st
         type_source = "inferred"
     if fmt == "csv" and not kind.has_csv:
         raise SourceError(f"{kind.name} exports are JSONL only; {job.source_uri} is CSV")
-    return fmt, kind.name, type_source
+    return Settled(fmt, kind.name, type_source)
 
 
-def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
-                 on_bytes: Callable[[int], None] | None = None) -> dict:
-    """Split `stream` into outputs per job.policy; returns the manifest, written last."""
-    blocks = read_lines(stream, on_bytes=on_bytes)
-    ahead, sample = _sample(blocks)
-    fmt, annotation_type, type_source = _settle(job, ahead, sample)
-    names = split_names(job.policy)
+def output_files(policy: SplitPolicy, fmt: str) -> dict[str, str]:
+    """Split name (or rejected.jsonl) -> file name, for what a policy writes."""
     extension = "csv" if fmt == "csv" else "jsonl"
-    files = {name: f"{name}.{extension}" for name in names}
+    files = {name: f"{name}.{extension}" for name in split_names(policy)}
     files[REJECTED_NAME] = REJECTED_NAME
+    return files
+
+
+def expected_items(size_hint: int) -> int:
+    return min(size_hint // _BYTES_PER_ITEM_GUESS, _MAX_ITEM_HINT)
+
+
+def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: SplitPolicy,
+               outputs: Outputs, size_hint: int = 0) -> Router:
+    """Run the row loop into the split files and rejected.jsonl, committed only on success."""
+    files = output_files(policy, settled.format)
     streams: dict[str, TextIO] = {}
     try:
         for key, filename in files.items():
             streams[key] = outputs.open(filename)
-        router = Router(job.policy, min(job.size_hint // _BYTES_PER_ITEM_GUESS, _MAX_ITEM_HINT))
+        router = Router(policy, expected_items(size_hint))
         sinks = RowSinks(
             writes=[streams[s].write if s in streams else None for s in SPLITS],
             rejected=streams[REJECTED_NAME],
             router=router,
         )
-        loop = split_csv if fmt == "csv" else split_jsonl
-        loop(itertools.chain(ahead, blocks), annotation_type, sinks)
+        loop = split_csv if settled.format == "csv" else split_jsonl
+        loop(blocks, settled.annotation_type, sinks)
     except BaseException:
         for key, stream in streams.items():
             outputs.abort(files[key], stream)
         raise
     for key, stream in streams.items():
         outputs.commit(files[key], stream)
-    source = Source(job.source_uri, job.source_generation, fmt, annotation_type, type_source)
-    manifest = build_manifest(source, router, job.policy,
-                              {key: outputs.uri(f) for key, f in files.items()})
+    return router
+
+
+def finish(job: SplitJob, settled: Settled, counts: Counts, outputs: Outputs) -> dict:
+    """Build the manifest and write it, last: the commit point of a run."""
+    source = Source(job.source_uri, job.source_generation, settled.format,
+                    settled.annotation_type, settled.annotation_type_source)
+    uris = {key: outputs.uri(f) for key, f in output_files(job.policy, settled.format).items()}
+    manifest = build_manifest(source, counts, job.policy, uris)
     outputs.write_manifest(MANIFEST_NAME, render(manifest))
     return manifest
+
+
+def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
+                 on_bytes: Callable[[int], None] | None = None) -> dict:
+    """Split `stream` into outputs per job.policy; returns the manifest, written last."""
+    blocks = read_lines(stream, on_bytes=on_bytes)
+    ahead, sample = sample_rows(blocks)
+    settled = settle(job, ahead, sample)
+    router = split_rows(itertools.chain(ahead, blocks), settled, job.policy, outputs,
+                        job.size_hint)
+    return finish(job, settled, router.counts(), outputs)
