@@ -3,6 +3,7 @@
 The catalog below is what the local Data Labeling server holds. Three datasets carry the data
 items (images, videos, news articles); each annotated dataset labels them for one annotation
 type. Everything is derived from `seed` and the ids, so the same call gives the same bytes.
+`find_sample` also knows `<id>-x<N>`: the same labeling job at N examples (load tests).
 
 A dirty annotated dataset renders like its clean sibling, then has a handful of lines
 corrupted on purpose; `RenderedExport.bad_lines` says which (1-based) and why, using the
@@ -23,11 +24,12 @@ import io
 import json
 import math
 import random
+import re
 import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 SAMPLE_BUCKET = "labelexport-samples"
@@ -122,10 +124,25 @@ def annotated_dataset_names(project: str, *, dirty: bool = False) -> dict[str, s
     return {s.annotation_type: s.name(project) for s in CATALOG if s.dirty == dirty}
 
 
+# `<catalog id>-x<N>` names the same labeling job at N examples, for load tests and latency
+# measurements (e.g. flowers-classification-x10000: a 10,000-row CSV export).
+_SCALED_ID = re.compile(r"(?P<base>.+)-x(?P<count>[1-9][0-9]{0,6})")
+MAX_SCALED_EXAMPLES = 1_000_000
+
+
 def find_sample(dataset_id: str, annotated_dataset_id: str) -> SampleDataset | None:
+    """The catalog's annotated dataset, or a scaled variant of one (`<id>-x<N>`), or None."""
     for sample in CATALOG:
         if (sample.dataset_id, sample.annotated_dataset_id) == (dataset_id, annotated_dataset_id):
             return sample
+    scaled = _SCALED_ID.fullmatch(annotated_dataset_id)
+    if scaled is None or int(scaled["count"]) > MAX_SCALED_EXAMPLES:
+        return None
+    for sample in CATALOG:
+        if (sample.dataset_id, sample.annotated_dataset_id) == (dataset_id, scaled["base"]):
+            return replace(sample, annotated_dataset_id=annotated_dataset_id,
+                           display_name=f"{sample.display_name} ({scaled['count']} examples)",
+                           example_count=int(scaled["count"]))
     return None
 
 
