@@ -70,7 +70,10 @@ class ExportStack:
                                                               prefix="exports/"))
 
     def run_records(self) -> list[dict]:
-        return [json.loads(b.download_as_bytes())
+        """Every run record as it is now (not at the generation the listing saw: a record is
+        rewritten as its run advances)."""
+        bucket = self.client.bucket(self.export_bucket)
+        return [json.loads(bucket.blob(b.name).download_as_bytes())
                 for b in self.client.list_blobs(self.export_bucket, prefix="runs/")]
 
     def wait_for(self, predicate, timeout: float = 30, what: str = "condition"):

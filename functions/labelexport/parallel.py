@@ -126,7 +126,11 @@ def split_local_export(path: str, job: SplitJob, dest: str | None,
     parts = [Path(dest) / f".part-{n}" for n in (0, 1)] if dest else [None, None]
     halves = [_Half(path, 0, cut, 1, str(parts[0]) if dest else None),
               _Half(path, cut, size, second_line, str(parts[1]) if dest else None)]
-    context = multiprocessing.get_context("fork")
+    # forkserver: workers are forked from a clean one-thread server, never from this process
+    # (forking a process that holds threads, as a test runner or a client library does, can
+    # leave a child waiting forever on a lock it inherited).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["labelexport.parallel"])
     progress = context.Value("q", 0)
     try:
         with context.Pool(2, initializer=_share_progress, initargs=(progress,)) as pool:
