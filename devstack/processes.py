@@ -8,8 +8,8 @@ block, at interpreter exit, on SIGTERM, or by the kernel when its parent dies.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +21,7 @@ from pathlib import Path
 
 from devstack.ports import LOOPBACK, is_listening
 
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)  # resolved before any fork: the child only calls it
+_SETPRIV = shutil.which("setpriv")  # util-linux, on every Debian
 _running: set[ManagedProcess] = set()
 _running_lock = threading.Lock()
 
@@ -31,9 +30,12 @@ class ProcessNotReady(RuntimeError):
     """A process exited, or what was awaited did not happen in time; ends with its log."""
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: SIGKILL it when the parent (thread) dies.
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def _dying_with_parent(command: Sequence[str]) -> list[str]:
+    """The command, killed by the kernel when its parent (thread) dies. Done by setpriv
+    rather than a preexec_fn: Python code between fork and exec in a process that holds
+    threads (gRPC's, for one) can hang or abort the child."""
+    command = [str(part) for part in command]
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *command] if _SETPRIV else command
 
 
 class ManagedProcess:
@@ -69,14 +71,13 @@ class ManagedProcess:
         _install_sigterm_exit()
         with open(self.log_path, "ab") as log:
             self._popen = subprocess.Popen(
-                self.command,
+                _dying_with_parent(self.command),
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
             )
         with _running_lock:
             _running.add(self)
