@@ -35,6 +35,6 @@ def run_split(folder: Path, data: str | bytes, *, policy: SplitPolicy | None = N
               annotation_type: str | None = None, fmt: str | None = None) -> SplitRun:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     job = SplitJob(source_uri="test://export", policy=policy or SplitPolicy(),
-                   format=fmt, annotation_type=annotation_type, size_hint=len(raw))
+                   format=fmt, annotation_type=annotation_type)
     manifest = split_export(io.BytesIO(raw), job, LocalFolder(folder))
     return SplitRun(manifest, folder)

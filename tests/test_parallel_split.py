@@ -51,8 +51,7 @@ def _both(tmp: Path, data: bytes, policy: SplitPolicy, monkeypatch,
     """Split on one core, then on two; `joined` True/False: the halves must (not) be joined."""
     source = tmp / "export.csv"
     source.write_bytes(data)
-    job = SplitJob(source_uri=str(source), policy=policy, annotation_type=BB,
-                   size_hint=len(data))
+    job = SplitJob(source_uri=str(source), policy=policy, annotation_type=BB)
     with open(source, "rb") as stream:
         serial = split_export(stream, job, LocalFolder(tmp / "serial"))
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 1)

@@ -166,7 +166,7 @@ def run(data: bytes, policy: SplitPolicy, annotation_type: str | None = BB,
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "out"
         job = SplitJob(source_uri="test://export", policy=policy, format=fmt,
-                       annotation_type=annotation_type, size_hint=len(data))
+                       annotation_type=annotation_type)
         manifest = split_export(io.BytesIO(data), job, LocalFolder(folder))
         files = {p.name: p.read_bytes().replace(str(folder).encode(), b"@")
                  for p in sorted(folder.iterdir())}

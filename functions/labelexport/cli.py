@@ -98,7 +98,7 @@ def _run_split(args: argparse.Namespace, write: bool) -> int:
         path = sources.local_file(args.source)
         size = path.stat().st_size
         job = SplitJob(source_uri=str(path), policy=policy, format=args.format,
-                       annotation_type=args.annotation_type, size_hint=size)
+                       annotation_type=args.annotation_type)
         progress = Progress(size)
         try:
             manifest = split_local_export(str(path), job, dest, on_bytes=progress)
@@ -114,8 +114,7 @@ def _split_through_adapters(args: argparse.Namespace, policy: config.SplitPolicy
                             dest: str | None) -> dict:
     with sources.open_source(args.source) as source:
         job = SplitJob(source_uri=source.uri, policy=policy, source_generation=source.generation,
-                       format=args.format, annotation_type=args.annotation_type,
-                       size_hint=source.size or 0)
+                       format=args.format, annotation_type=args.annotation_type)
         outputs = sources.open_destination(dest) if dest else Discard()
         progress = Progress(source.size)
         try:

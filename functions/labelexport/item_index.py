@@ -23,10 +23,7 @@ def item_digest(item: str) -> int:
 
 
 class ItemIndex:
-    def __init__(self, expected_items: int = 1 << 15):
-        capacity = 1 << 16
-        while capacity < 2 * expected_items:
-            capacity <<= 1
+    def __init__(self, capacity: int = 1 << 16):  # a power of two; doubled as items come
         self._slots = array("Q", bytes(8 * capacity))
         self._mask = capacity - 1
         self._count = 0
@@ -77,9 +74,8 @@ class ItemIndex:
         old = self._slots
         slots = self._slots = array("Q", bytes(16 * len(old)))
         mask = self._mask = len(slots) - 1
-        for value in old:
-            if value:
-                i = value & _KEY_MASK & mask
-                while slots[i]:
-                    i = (i + 1) & mask
-                slots[i] = value
+        for value in filter(None, old):  # the recorded items only, skipped in C
+            i = value & _KEY_MASK & mask
+            while slots[i]:
+                i = (i + 1) & mask
+            slots[i] = value

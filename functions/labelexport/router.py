@@ -40,9 +40,9 @@ class Counts:
 
 
 class Router:
-    def __init__(self, policy: SplitPolicy, expected_items: int = 1 << 15):
+    def __init__(self, policy: SplitPolicy):
         self._assigner = HashAssigner(policy.ratios) if policy.unassigned == "assign" else None
-        self._index = ItemIndex(expected_items)
+        self._index = ItemIndex()
         self.rows = [0, 0, 0, 0]
         self.items = self._index.items
         self.labels: list[Counter[str]] = [Counter(), Counter(), Counter(), Counter()]

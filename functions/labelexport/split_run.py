@@ -94,8 +94,7 @@ class SplitRun:
                                 expected_generations=expected)
         job = SplitJob(source_uri=event.uri, policy=settings.policy,
                        source_generation=str(event.generation), format=export.format,
-                       annotation_type=annotation_type, annotation_type_source=type_source,
-                       size_hint=event.size or 0)
+                       annotation_type=annotation_type, annotation_type_source=type_source)
         logs.info("splitting export", annotatedDataset=self.annotated_dataset,
                   annotationType=annotation_type or "(inferred)", **self.log_fields)
         try:

@@ -32,8 +32,6 @@ from labelexport.row_sinks import RowSinks
 
 SAMPLE_LINES = 500
 _SAMPLE_MAX_ITEMS = 2_000  # read-ahead bound when few lines decode (bad lines are held)
-_BYTES_PER_ITEM_GUESS = 256
-_MAX_ITEM_HINT = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,6 @@ class SplitJob:
     format: str | None = None  # None: from the source's first line
     annotation_type: str | None = None  # None: inferred
     annotation_type_source: str = "option"  # where a given annotation_type came from
-    size_hint: int = 0  # the source's size in bytes, if known: sizes the item index
 
 
 def sample_rows(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
@@ -96,19 +93,15 @@ def output_files(policy: SplitPolicy, fmt: str) -> dict[str, str]:
     return files
 
 
-def expected_items(size_hint: int) -> int:
-    return min(size_hint // _BYTES_PER_ITEM_GUESS, _MAX_ITEM_HINT)
-
-
 def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: SplitPolicy,
-               outputs: Outputs, size_hint: int = 0) -> Router:
+               outputs: Outputs) -> Router:
     """Run the row loop into the split files and rejected.jsonl, committed only on success."""
     files = output_files(policy, settled.format)
     streams: dict[str, TextIO] = {}
     try:
         for key, filename in files.items():
             streams[key] = outputs.open(filename)
-        router = Router(policy, expected_items(size_hint))
+        router = Router(policy)
         sinks = RowSinks(
             writes=[streams[s].write if s in streams else None for s in SPLITS],
             rejected=streams[REJECTED_NAME],
@@ -141,6 +134,5 @@ def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
     blocks = read_lines(stream, on_bytes=on_bytes)
     ahead, sample = sample_rows(blocks)
     settled = settle(job, ahead, sample)
-    router = split_rows(itertools.chain(ahead, blocks), settled, job.policy, outputs,
-                        job.size_hint)
+    router = split_rows(itertools.chain(ahead, blocks), settled, job.policy, outputs)
     return finish(job, settled, router.counts(), outputs)
