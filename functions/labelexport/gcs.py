@@ -162,10 +162,6 @@ class GcsStore:
             blob = client().bucket(bucket).get_blob(name)
         return None if blob is None else int(blob.generation)
 
-    def blob(self, bucket: str, name: str, generation: int | None = None) -> storage.Blob | None:
-        with storage_errors(f"gs://{bucket}/{name}"):
-            return client().bucket(bucket).get_blob(name, generation=generation)
-
     def read_json(self, bucket: str, name: str) -> tuple[dict, int] | None:
         """(the object parsed as JSON, its generation), or None if it does not exist."""
         with storage_errors(f"gs://{bucket}/{name}"):

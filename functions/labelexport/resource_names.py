@@ -18,18 +18,8 @@ _ANNOTATED_DATASET = re.compile(
     rf"projects/(?P<project>{_PROJECT})/datasets/(?P<dataset>{_ID})"
     rf"/annotatedDatasets/(?P<annotated_dataset>{_ID})"
 )
-_DATASET = re.compile(rf"projects/(?P<project>{_PROJECT})/datasets/(?P<dataset>{_ID})")
 _OPERATION = re.compile(rf"projects/(?P<project>{_PROJECT})/operations/(?P<operation>{_ID})")
 _TOPIC = re.compile(rf"projects/(?P<project>{_PROJECT})/topics/(?P<topic>{_ID})")
-
-
-@dataclass(frozen=True)
-class DatasetName:
-    project: str
-    dataset: str
-
-    def __str__(self) -> str:
-        return f"projects/{self.project}/datasets/{self.dataset}"
 
 
 @dataclass(frozen=True)
@@ -73,10 +63,6 @@ def _match(pattern: re.Pattern[str], value: object, what: str, shape: str) -> di
             f"got {value!r}"
         )
     return found.groupdict()
-
-
-def parse_dataset_name(value: object) -> DatasetName:
-    return DatasetName(**_match(_DATASET, value, "dataset name", "projects/P/datasets/D"))
 
 
 def parse_annotated_dataset_name(value: object) -> AnnotatedDatasetName:
