@@ -35,7 +35,7 @@ def test_sniff_format(lines, fmt):
 @pytest.mark.parametrize("annotation_type", sorted(VALID_ROWS))
 def test_each_csv_type_is_inferred_from_its_rows(annotation_type):
     rows = VALID_ROWS[annotation_type]
-    assert inference.infer_type(rows, "csv") == ALIKE.get(annotation_type, annotation_type)
+    assert inference.infer_type(rows, "csv").name == ALIKE.get(annotation_type, annotation_type)
 
 
 @pytest.mark.parametrize("annotation_type", sorted(VALID_ROWS))
@@ -67,14 +67,14 @@ def test_each_csv_type_is_inferred_end_to_end(tmp_path, annotation_type):
      "IMAGE_CLASSIFICATION_ANNOTATION"),
 ])
 def test_csv_inference_cases(rows, expected):
-    assert inference.infer_type(rows, "csv") == expected
+    assert inference.infer_type(rows, "csv").name == expected
 
 
 @pytest.mark.parametrize("annotation_type", sorted(SEED_EXAMPLES))
 def test_jsonl_types_are_inferred(annotation_type):
     line = json.dumps(SEED_EXAMPLES[annotation_type])
     expected = {"IMAGE_ORIENTED_BOUNDING_BOX_ANNOTATION": "IMAGE_BOUNDING_POLY_ANNOTATION"}
-    assert inference.infer_type([line], "jsonl") == expected.get(annotation_type, annotation_type)
+    assert inference.infer_type([line], "jsonl").name == expected.get(annotation_type, annotation_type)
 
 
 @pytest.mark.parametrize(("rows", "fmt"), [

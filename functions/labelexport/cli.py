@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from labelexport import annotation_types, config, sources
+from labelexport import config, formats, sources
 from labelexport.errors import LabelExportError
 from labelexport.outputs import Discard
 from labelexport.parallel import split_local_export
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("source", metavar="SOURCE",
                              help="export file: a local path or gs://bucket/object")
         command.add_argument("--type", dest="annotation_type", metavar="TYPE",
-                             type=_arg_type(lambda t: annotation_types.lookup(t).name),
+                             type=_arg_type(lambda t: formats.lookup(t).name),
                              help="Data Labeling AnnotationType name (default: inferred)")
         command.add_argument("--format", type=_arg_type(config.parse_format),
                              metavar="csv|jsonl", help="export format (default: from the file)")

@@ -15,6 +15,7 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.auth import exceptions as auth_exceptions
 
+from labelexport import formats
 from labelexport.errors import PermanentError, TransientError
 from labelexport.resource_names import parse_annotated_dataset_name, parse_operation_name
 
@@ -28,8 +29,6 @@ _TRANSIENT_TRANSPORT = (
     requests.exceptions.ChunkedEncodingError,
 )
 
-# The guide gives these types a JSONL export only.
-_JSONL_ONLY = {"IMAGE_SEGMENTATION_ANNOTATION", "TEXT_ENTITY_EXTRACTION_ANNOTATION"}
 _MIME_TYPES = {"csv": "text/csv", "jsonl": "application/json"}
 
 
@@ -65,7 +64,10 @@ def export_extension(annotation_type: str, export_format: str) -> str:
     """"csv" or "jsonl": the format an export of this type is written in."""
     if export_format not in _MIME_TYPES:
         raise PermanentError(f"export format must be 'csv' or 'jsonl', not {export_format!r}")
-    return "jsonl" if annotation_type in _JSONL_ONLY else export_format
+    known = formats.find(annotation_type)
+    if known is not None and export_format not in known.file_formats:
+        return known.file_formats[0]
+    return export_format
 
 
 def output_config_for(
@@ -73,12 +75,13 @@ def output_config_for(
 ) -> dict:
     """The exportData `outputConfig` writing under gs://export_bucket/prefix/.
 
-    Image segmentation goes to a folder (the service names the file inside); every other
-    type to `export.csv` or `export.jsonl`. Segmentation and text entity extraction have
-    JSONL only, whatever `export_format` asks for.
+    A type whose export is a folder (segmentation: the service names the file inside) goes to
+    the folder; every other type to `export.csv` or `export.jsonl`, in the format asked for if
+    the type has it, else in the one it has.
     """
     folder = f"gs://{export_bucket}/{prefix.strip('/')}/"
-    if annotation_type == "IMAGE_SEGMENTATION_ANNOTATION":
+    known = formats.find(annotation_type)
+    if known is not None and known.export_to_folder:
         return {"gcsFolderDestination": {"outputFolderUri": folder}}
     extension = export_extension(annotation_type, export_format)
     return {

@@ -21,6 +21,14 @@ def snake(name: str) -> str:
     return found
 
 
+def camel(name: str) -> str:
+    """A proto field name in lowerCamelCase, whichever way it was spelled."""
+    if "_" not in name:
+        return name
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
 def get(obj: Any, name: str, default: Any = None) -> Any:
     """obj[name] under its camelCase or snake_case spelling."""
     if not isinstance(obj, dict):

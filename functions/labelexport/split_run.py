@@ -9,8 +9,7 @@ from datetime import datetime
 
 from google.api_core import exceptions as api_exceptions
 
-from labelexport import gcs, logs
-from labelexport.annotation_types import ANNOTATION_TYPES
+from labelexport import formats, gcs, logs
 from labelexport.config import Settings
 from labelexport.errors import SourceError
 from labelexport.events import StorageObjectEvent
@@ -117,8 +116,9 @@ class SplitRun:
     def _annotation_type(self, record: dict) -> tuple[str | None, str]:
         for value, origin in ((record.get("annotationType"), "run_record"),
                               (self.event.metadata.get(TYPE_METADATA_KEY), "object_metadata")):
-            if isinstance(value, str) and value.upper() in ANNOTATION_TYPES:
-                return value.upper(), origin
+            known = formats.find(value)
+            if known is not None:
+                return known.name, origin
         return None, "inferred"
 
     def _failure(self, export: ExportObject, reason: str, message: str) -> dict:

@@ -10,12 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
-from labelexport import inference
-from labelexport.annotation_types import lookup
+from labelexport import formats, inference
 from labelexport.config import SplitPolicy
-from labelexport.csv_splitter import split_csv
 from labelexport.errors import SourceError
-from labelexport.jsonl_splitter import split_jsonl
 from labelexport.line_reader import BadLine, Block, read_lines
 from labelexport.manifest import (
     MANIFEST_NAME,
@@ -28,6 +25,7 @@ from labelexport.manifest import (
 from labelexport.ml_use import SPLITS
 from labelexport.outputs import Outputs
 from labelexport.router import Counts, Router
+from labelexport.row_loop import split_lines
 from labelexport.row_sinks import RowSinks
 
 SAMPLE_LINES = 500
@@ -75,13 +73,14 @@ def settle(job: SplitJob, ahead: list, sample: list[str]) -> Settled:
         raise SourceError(f"{job.source_uri} looks like {sniffed.upper()}, not {fmt.upper()} "
                           f"(its first row starts with {sample[0][:40]!r})")
     if job.annotation_type:
-        kind = lookup(job.annotation_type)
+        kind = formats.lookup(job.annotation_type)
         type_source = job.annotation_type_source
     else:
-        kind = lookup(inference.infer_type(sample, fmt))
+        kind = inference.infer_type(sample, fmt)
         type_source = "inferred"
-    if fmt == "csv" and not kind.has_csv:
-        raise SourceError(f"{kind.name} exports are JSONL only; {job.source_uri} is CSV")
+    if fmt not in kind.file_formats:
+        raise SourceError(f"{kind.name} exports are {kind.file_formats[0].upper()} only; "
+                          f"{job.source_uri} is {fmt.upper()}")
     return Settled(fmt, kind.name, type_source)
 
 
@@ -107,8 +106,8 @@ def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: Spli
             rejected=streams[REJECTED_NAME],
             router=router,
         )
-        loop = split_csv if settled.format == "csv" else split_jsonl
-        loop(blocks, settled.annotation_type, sinks)
+        decoder = formats.decoder(formats.lookup(settled.annotation_type), settled.format)
+        split_lines(blocks, decoder, sinks)
     except BaseException:
         for key, stream in streams.items():
             outputs.abort(files[key], stream)

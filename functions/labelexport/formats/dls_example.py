@@ -1,4 +1,5 @@
-"""Validation of one JSONL example (a Data Labeling Example in proto3 JSON), per annotation type."""
+"""The Data Labeling JSONL line: one v1beta1 `Example` in proto3 JSON, and checks of its
+annotation values, the building blocks of the Data Labeling formats' JSONL forms."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 from labelexport import proto_json as pj
 from labelexport import rejects
-from labelexport.annotation_types import AnnotationType
+from labelexport.formats.format import JsonlCheck, JsonlShape
 from labelexport.rejects import RowError
 
 ML_USE_LABEL = "aiplatform.googleapis.com/ml_use"
@@ -47,11 +48,11 @@ def _check_box(points: list[tuple[float, float]], where: str) -> None:
                        f"left of bottom-right ({x2}, {y2})")
 
 
-def _classification(value: dict, where: str, example: dict) -> list[str]:
+def classification(value: dict, where: str, example: dict) -> list[str]:
     return [pj.display_name(value, where)]
 
 
-def _poly(minimum: int, exact: int | None = None, box: bool = False) -> ValueValidator:
+def poly(minimum: int, exact: int | None = None, box: bool = False) -> ValueValidator:
     def validate(value: dict, where: str, example: dict) -> list[str]:
         label = pj.display_name(value, where)
         field = "normalizedPolyline" if pj.get(value, "normalizedPolyline") is not None \
@@ -89,7 +90,7 @@ def _color_names(colors: object, where: str) -> list[str]:
     return names
 
 
-def _segmentation(value: dict, where: str, example: dict) -> list[str]:
+def segmentation(value: dict, where: str, example: dict) -> list[str]:
     names = _color_names(pj.get(value, "annotationColors"), where)
     mask = pj.get(value, "imageBytes")
     if not isinstance(mask, str) or not mask:
@@ -113,7 +114,7 @@ def _segment(value: dict, where: str, required: bool) -> tuple[float, float] | N
     return start, end
 
 
-def _video_segment(value: dict, where: str, example: dict) -> list[str]:
+def video_segment(value: dict, where: str, example: dict) -> list[str]:
     label = pj.display_name(value, where)
     segment = _segment(value, where, required=False)
     if segment is not None and not 0 <= segment[0] < segment[1]:
@@ -122,7 +123,7 @@ def _video_segment(value: dict, where: str, example: dict) -> list[str]:
     return [label]
 
 
-def _video_tracking(value: dict, where: str, example: dict) -> list[str]:
+def video_tracking(value: dict, where: str, example: dict) -> list[str]:
     label = pj.display_name(value, where)
     segment = _segment(value, where, required=False)
     if segment is not None and not 0 <= segment[0] <= segment[1]:
@@ -139,7 +140,7 @@ def _video_tracking(value: dict, where: str, example: dict) -> list[str]:
     return [label]
 
 
-def _text_entity(value: dict, where: str, example: dict) -> list[str]:
+def text_entity(value: dict, where: str, example: dict) -> list[str]:
     label = pj.display_name(value, where)
     if pj.get(value, "sequentialSegment") is not None:  # the published proto's name for it
         segment = pj.get_object(value, "sequentialSegment", where)
@@ -156,22 +157,6 @@ def _text_entity(value: dict, where: str, example: dict) -> list[str]:
         raise RowError(rejects.OFFSET_OUT_OF_RANGE,
                        f"{at} [{start:g}, {end:g}) must be a non-empty range{within}")
     return [label]
-
-
-VALUE_VALIDATORS: dict[str, ValueValidator] = {
-    "IMAGE_CLASSIFICATION_ANNOTATION": _classification,
-    "IMAGE_BOUNDING_BOX_ANNOTATION": _poly(2, box=True),
-    "IMAGE_ORIENTED_BOUNDING_BOX_ANNOTATION": _poly(4, exact=4),
-    "IMAGE_BOUNDING_POLY_ANNOTATION": _poly(3),
-    "IMAGE_POLYLINE_ANNOTATION": _poly(2),
-    "IMAGE_SEGMENTATION_ANNOTATION": _segmentation,
-    "VIDEO_SHOTS_CLASSIFICATION_ANNOTATION": _video_segment,
-    "VIDEO_EVENT_ANNOTATION": _video_segment,
-    "VIDEO_OBJECT_DETECTION_ANNOTATION": _video_tracking,
-    "VIDEO_OBJECT_TRACKING_ANNOTATION": _video_tracking,
-    "TEXT_CLASSIFICATION_ANNOTATION": _classification,
-    "TEXT_ENTITY_EXTRACTION_ANNOTATION": _text_entity,
-}
 
 
 def item_of(example: dict, media: str) -> str:
@@ -197,32 +182,60 @@ def ml_use_of(example: dict) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def validate_example(example: object, kind: AnnotationType) -> tuple[str, str, list[str]]:
-    """(item, ML use, labels) of one example; RowError names what is wrong."""
-    if not isinstance(example, dict):
-        raise RowError(rejects.INVALID_JSON, "the line is JSON but not an object")
-    expected = _PAYLOADS[kind.media]
-    if pj.get(example, expected) is None:
-        present = [p for p in _PAYLOADS.values() if pj.get(example, p) is not None]
-        found = f"it has {present[0]}" if present else "it has none"
-        raise RowError(rejects.WRONG_PAYLOAD,
-                       f"{kind.name} examples carry {expected}; {found}")
-    item = item_of(example, kind.media)
+def example_check(name: str, media: str, value_keys: tuple[str, ...],
+                  check: ValueValidator) -> JsonlCheck:
+    """The JSONL check of format `name`, whose Examples carry `media` and one of `value_keys` (the
+    AnnotationValue oneof fields, camelCase) in each annotation, each checked by `check`."""
+    expected = _PAYLOADS[media]
+    accepted = frozenset(value_keys) | {pj.snake(k) for k in value_keys}
+    kinds = " or ".join(value_keys)
+
+    def validate(example: object) -> tuple[str, str, list[str]]:
+        if not isinstance(example, dict):
+            raise RowError(rejects.INVALID_JSON, "the line is JSON but not an object")
+        if pj.get(example, expected) is None:
+            present = [p for p in _PAYLOADS.values() if pj.get(example, p) is not None]
+            found = f"it has {present[0]}" if present else "it has none"
+            raise RowError(rejects.WRONG_PAYLOAD, f"{name} examples carry {expected}; {found}")
+        item = item_of(example, media)
+        annotations = pj.get(example, "annotations", [])
+        if not isinstance(annotations, list):
+            raise RowError(rejects.MISSING_FIELD, "annotations is not a list")
+        labels: list[str] = []
+        for k, annotation in enumerate(annotations):
+            where = f"annotations[{k}].annotationValue"
+            value = pj.get(annotation, "annotationValue")
+            if not isinstance(value, dict) or len(value) != 1:
+                raise RowError(rejects.MISSING_FIELD, f"{where} must hold exactly one annotation")
+            key, body = next(iter(value.items()))
+            if key not in accepted or not isinstance(body, dict):
+                raise RowError(rejects.WRONG_ANNOTATION_TYPE,
+                               f"{where}.{key} does not belong to {name} "
+                               f"(expected {kinds})")
+            labels.extend(check(body, f"{where}.{key}", example))
+        return item, ml_use_of(example), labels
+
+    return validate
+
+
+def _first_value(example: dict) -> tuple[str, dict] | None:
+    """The first annotation's value as (camelCase oneof field, body)."""
     annotations = pj.get(example, "annotations", [])
-    if not isinstance(annotations, list):
-        raise RowError(rejects.MISSING_FIELD, "annotations is not a list")
-    check = VALUE_VALIDATORS[kind.name]
-    labels: list[str] = []
-    for k, annotation in enumerate(annotations):
-        where = f"annotations[{k}].annotationValue"
+    for annotation in annotations if isinstance(annotations, list) else []:
         value = pj.get(annotation, "annotationValue")
-        if not isinstance(value, dict) or len(value) != 1:
-            raise RowError(rejects.MISSING_FIELD, f"{where} must hold exactly one annotation")
-        key, body = next(iter(value.items()))
-        if not any(key in (name, pj.snake(name)) for name in kind.value_keys) \
-                or not isinstance(body, dict):
-            raise RowError(rejects.WRONG_ANNOTATION_TYPE,
-                           f"{where}.{key} does not belong to {kind.name} "
-                           f"(expected {' or '.join(kind.value_keys)})")
-        labels.extend(check(body, f"{where}.{key}", example))
-    return item, ml_use_of(example), labels
+        if isinstance(value, dict) and len(value) == 1:
+            key, body = next(iter(value.items()))
+            if isinstance(body, dict):
+                return pj.camel(key), body
+    return None
+
+
+def value_shape(key: str, body_test: Callable[[dict], bool] | None = None) -> JsonlShape:
+    """Inference's shape of a format: the first annotation's value is `key` (camelCase) and,
+    for formats that share a value field, its body passes `body_test`."""
+    def shape(example: dict) -> bool:
+        value = _first_value(example)
+        if value is None or value[0] != key:
+            return False
+        return body_test is None or body_test(value[1])
+    return shape

@@ -1,4 +1,4 @@
-"""Validation of one CSV row's annotation fields, per annotation type.
+"""Checks of one CSV row's annotation fields, the building blocks of the CSV formats.
 
 Each validator gets the row's fields and the index of the first field after the data item's URI,
 and returns the row's labels (empty for a negative example) or raises RowError. Column numbers in
@@ -8,12 +8,10 @@ details are 1-based, as a spreadsheet shows them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from labelexport import rejects
+from labelexport.formats.format import CsvCheck
 from labelexport.rejects import RowError
-
-Validator = Callable[[list[str], int], list[str]]
 
 _BOX_FIELDS = 8  # four x,y corners; the second and fourth may be empty
 
@@ -79,7 +77,28 @@ def _check_box(fields: list[str], i: int) -> None:
             _coordinate(fields, i + k, name)
 
 
-def _labels_only(fields: list[str], start: int) -> list[str]:
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def point_count(rest: list[str]) -> int | None:
+    """Points in `x,y,,` groups (the last group's empty columns may be left off), or None if
+    the fields are not in that form; for type inference."""
+    points = rest + ["", ""] if len(rest) % 4 == 2 else rest
+    if not points or len(points) % 4:
+        return None
+    for p in range(0, len(points), 4):
+        x, y, gap1, gap2 = points[p:p + 4]
+        if gap1 or gap2 or not is_number(x) or not is_number(y):
+            return None
+    return len(points) // 4
+
+
+def labels_only(fields: list[str], start: int) -> list[str]:
     labels = fields[start:]
     while labels and not labels[-1]:
         labels.pop()
@@ -89,7 +108,7 @@ def _labels_only(fields: list[str], start: int) -> list[str]:
     return labels
 
 
-def _bounding_box(fields: list[str], start: int) -> list[str]:
+def bounding_box(fields: list[str], start: int) -> list[str]:
     # The common row (label, two corners, optional corners empty) is accepted here in one go;
     # anything else takes the slow path, which names what is wrong.
     rest = fields[start:]
@@ -109,7 +128,7 @@ def _bounding_box(fields: list[str], start: int) -> list[str]:
     return [label]
 
 
-def _vertices(minimum: int, exact: int | None = None) -> Validator:
+def vertices(minimum: int, exact: int | None = None) -> CsvCheck:
     """Polygon, oriented box, polyline: each x,y point followed by two empty columns."""
 
     def validate(fields: list[str], start: int) -> list[str]:
@@ -142,7 +161,7 @@ def _vertices(minimum: int, exact: int | None = None) -> Validator:
     return validate
 
 
-def _time_segment(fields: list[str], start: int) -> list[str]:
+def time_segment(fields: list[str], start: int) -> list[str]:
     _expect_fields(fields, start + 3, "label, start seconds, end seconds")
     label = _label(fields, start)
     begin = _number(fields, start + 1, "segment start")
@@ -161,7 +180,7 @@ def _timestamp(fields: list[str], i: int) -> None:
                        f"column {i + 1} (timestamp) must be a finite number of seconds >= 0")
 
 
-def _video_object_detection(fields: list[str], start: int) -> list[str]:
+def video_object_detection(fields: list[str], start: int) -> list[str]:
     _expect_fields(fields, start + 2 + _BOX_FIELDS, "label, timestamp and four x,y corners")
     label = _label(fields, start)
     _timestamp(fields, start + 1)
@@ -169,7 +188,7 @@ def _video_object_detection(fields: list[str], start: int) -> list[str]:
     return [label]
 
 
-def _video_object_tracking(fields: list[str], start: int) -> list[str]:
+def video_object_tracking(fields: list[str], start: int) -> list[str]:
     _expect_fields(fields, start + 3 + _BOX_FIELDS,
                    "label, instance id, timestamp and four x,y corners")
     label = _label(fields, start)
@@ -178,17 +197,3 @@ def _video_object_tracking(fields: list[str], start: int) -> list[str]:
     _timestamp(fields, start + 2)
     _check_box(fields, start + 3)
     return [label]
-
-
-CSV_VALIDATORS: dict[str, Validator] = {
-    "IMAGE_CLASSIFICATION_ANNOTATION": _labels_only,
-    "IMAGE_BOUNDING_BOX_ANNOTATION": _bounding_box,
-    "IMAGE_ORIENTED_BOUNDING_BOX_ANNOTATION": _vertices(4, exact=4),
-    "IMAGE_BOUNDING_POLY_ANNOTATION": _vertices(3),
-    "IMAGE_POLYLINE_ANNOTATION": _vertices(2),
-    "VIDEO_SHOTS_CLASSIFICATION_ANNOTATION": _time_segment,
-    "VIDEO_EVENT_ANNOTATION": _time_segment,
-    "VIDEO_OBJECT_DETECTION_ANNOTATION": _video_object_detection,
-    "VIDEO_OBJECT_TRACKING_ANNOTATION": _video_object_tracking,
-    "TEXT_CLASSIFICATION_ANNOTATION": _labels_only,
-}

@@ -1,0 +1,53 @@
+"""The row loop: decode each line with its format's decoder, route it, write it to its split.
+
+It owns what every format shares: bad lines, line numbers, rejects, counting. This is the
+per-row hot path of a ten-million-row export, so it is written flat and writes a block's rows
+of each split together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from labelexport.formats import RowDecoder
+from labelexport.line_reader import BadLine, Block
+from labelexport.ml_use import UNASSIGNED
+from labelexport.rejects import RowError
+from labelexport.row_sinks import RowSinks
+
+
+def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: RowSinks) -> None:
+    decode, with_split = decoder
+    router, reject = sinks.router, sinks.reject
+    place = router.place
+    batches: list[list[str]] = [[], [], [], []]  # a block's rows per split, written together
+    label_batches: list[list[str]] = [[], [], [], []]
+    last_item, last_split = None, UNASSIGNED  # rows of one item mostly come together
+    for block in blocks:
+        if block.__class__ is BadLine:
+            reject(block.line, block.reason, block.detail, block.raw)
+            continue
+        line_no = block.first_line - 1
+        for line in block.lines:
+            line_no += 1
+            try:
+                item, use, labels = decode(line)
+                if item == last_item and (use == UNASSIGNED or use == last_split):
+                    split = last_split
+                else:
+                    split = last_split = place(item, use)
+                    last_item = item
+            except RowError as error:
+                if line.strip():  # a blank line is no row: skipped here, off the hot path
+                    reject(line_no, error.reason, error.detail, line.removesuffix("\r"))
+                continue
+            if use == UNASSIGNED and split != UNASSIGNED:  # the policy assigned it: say so
+                line = with_split(line, split)
+            batches[split].append(line)
+            label_batches[split] += labels
+        for split, batch in enumerate(batches):
+            if batch:
+                sinks.writes[split]("\n".join(batch) + "\n")
+                router.count(split, len(batch), label_batches[split])
+                batch.clear()
+                label_batches[split].clear()
