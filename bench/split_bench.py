@@ -6,6 +6,7 @@ RSS of the child (os.wait4), MB/s (input bytes / wall) and the ratio to awk's wa
 
 * awk -F, '{print > $1".csv"}' : the floor, a split by the first column with no validation.
 * labelexport split SOURCE --out DIR --type IMAGE_BOUNDING_BOX_ANNOTATION [--format jsonl]
+  (and labelexport-base: the same with --labelexport-base, say an earlier commit's build)
 * pandas (CSV only): read_csv in chunks, all text, group by column 0, append per-value files;
   "pandas-whole" reads the file in one go (run up to --pandas-whole-max rows, for its memory).
 * DuckDB (CSV only): COPY (SELECT * FROM read_csv(..., all_varchar)) TO DIR (PARTITION_BY ...).
@@ -160,6 +161,10 @@ def plan_datasets(args) -> list[dict]:
             "title": f"JSONL bounding-box examples, {lines:,} lines",
             "note": AWK_JSONL_NOTE,
         })
+    if args.labelexport_base:
+        for ds in plan:
+            if "labelexport" in ds["tools"]:
+                ds["tools"].insert(ds["tools"].index("labelexport") + 1, "labelexport-base")
     return [d for d in plan if d["tools"]]
 
 
@@ -169,8 +174,9 @@ def command(tool: str, ds: dict, src: Path, run_dir: Path, args) -> tuple[list[s
     if tool == "awk":
         return [args.awk, "-F,", AWK_JSONL if ds["kind"] == "jsonl" else AWK_CSV, str(src)], \
             run_dir, run_dir
-    if tool == "labelexport":
-        cmd = [args.labelexport, "split", str(src), "--out", str(out), "--type", ANNOTATION_TYPE]
+    if tool in ("labelexport", "labelexport-base"):
+        program = args.labelexport if tool == "labelexport" else args.labelexport_base
+        cmd = [program, "split", str(src), "--out", str(out), "--type", ANNOTATION_TYPE]
         if ds["kind"] == "jsonl":
             cmd[5:5] = ["--format", "jsonl"]
         return cmd, run_dir, out
@@ -211,7 +217,7 @@ def run_one(tool: str, ds: dict, rep: int, args) -> dict:
     cmd, cwd, out = command(tool, ds, ds["path"], run_dir, args)
     res = run_child(cmd, cwd, args.timeout)
     res["cmd"] = cmd
-    if tool == "labelexport":
+    if tool in ("labelexport", "labelexport-base"):
         res["manifest"] = read_manifest(out)
         res["ok"] = res["exit"] in (0, 1) and res["manifest"] is not None
     else:
@@ -274,19 +280,19 @@ def print_table(ds: dict, summ: dict, target: dict | None, args) -> None:
     awk = summ.get("awk")
     awk_wall = awk["wall_s"] if awk and awk.get("ok") else None
     floored = False
-    header = f"   {'tool':<13}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}{'cpu s':>9}{'x awk':>8}"
+    header = f"   {'tool':<17}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}{'cpu s':>9}{'x awk':>8}"
     print(header + "  target (<=6x awk, <=300 MB)")
     for tool in ds["tools"]:
         s = summ[tool]
         if not s.get("ok"):
-            print(f"   {tool:<13}  FAILED (see the error below)")
+            print(f"   {tool:<17}  FAILED (see the error below)")
             continue
         ratio = f"{s['wall_s'] / awk_wall:.2f}" if awk_wall else "-"
         rss = f"{s['peak_rss_mb']:.1f}"
         if s["peak_rss_mb"] <= args.rss_floor_mb * 1.05:
             rss = f"<={args.rss_floor_mb:.1f}*"
             floored = True
-        line = (f"   {tool:<13}{s['wall_s']:>9.2f}{s['mb_per_s']:>9.1f}{rss:>13}"
+        line = (f"   {tool:<17}{s['wall_s']:>9.2f}{s['mb_per_s']:>9.1f}{rss:>13}"
                 f"{s['cpu_s']:>9.2f}{ratio:>8}")
         if tool == "labelexport":
             if target:
@@ -447,6 +453,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    default=list(TOOLS), help=f"tools to run, from {','.join(TOOLS)}")
     p.add_argument("--labelexport", default=str(Path(sys.executable).parent / "labelexport"),
                    help="the labelexport command (default: next to this Python)")
+    p.add_argument("--labelexport-base", default="", metavar="COMMAND",
+                   help="another labelexport command (say, of an earlier commit's checkout), "
+                        "run side by side as tool labelexport-base")
     p.add_argument("--baseline-python", default="",
                    help="a Python with pandas and duckdb (bench/requirements.txt)")
     p.add_argument("--awk", default=shutil.which("awk") or "awk")
@@ -470,7 +479,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "labelexport" in args.only and not shutil.which(args.labelexport):
         p.error(f"labelexport command not found: {args.labelexport} (see --labelexport)")
     args.runs_dir = OUT / "runs"
-    for name in ("baseline_python", "labelexport", "awk"):
+    for name in ("baseline_python", "labelexport", "labelexport_base", "awk"):
         value = getattr(args, name)
         if value and os.sep in value:  # relative paths must survive the children's cwd
             setattr(args, name, os.path.abspath(value))

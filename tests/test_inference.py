@@ -74,7 +74,8 @@ def test_csv_inference_cases(rows, expected):
 def test_jsonl_types_are_inferred(annotation_type):
     line = json.dumps(SEED_EXAMPLES[annotation_type])
     expected = {"IMAGE_ORIENTED_BOUNDING_BOX_ANNOTATION": "IMAGE_BOUNDING_POLY_ANNOTATION"}
-    assert inference.infer_type([line], "jsonl").name == expected.get(annotation_type, annotation_type)
+    inferred = inference.infer_type([line], "jsonl").name
+    assert inferred == expected.get(annotation_type, annotation_type)
 
 
 @pytest.mark.parametrize(("rows", "fmt"), [

@@ -17,12 +17,15 @@ from labelexport.row_sinks import RowSinks
 
 
 def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: RowSinks) -> None:
-    decode, with_split = decoder
+    decode, split_fields = decoder
     router, reject = sinks.router, sinks.reject
     place = router.place
     batches: list[list[str]] = [[], [], [], []]  # a block's rows per split, written together
     label_batches: list[list[str]] = [[], [], [], []]
-    last_item, last_split = None, UNASSIGNED  # rows of one item mostly come together
+    appends = [batch.append for batch in batches]
+    extends = [labels.extend for labels in label_batches]
+    unassigned = UNASSIGNED
+    last_item, last_split = None, unassigned  # rows of one item mostly come together
     for block in blocks:
         if block.__class__ is BadLine:
             reject(block.line, block.reason, block.detail, block.raw)
@@ -31,8 +34,8 @@ def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: R
         for line in block.lines:
             line_no += 1
             try:
-                item, use, labels = decode(line)
-                if item == last_item and (use == UNASSIGNED or use == last_split):
+                item, use, labels, tail = decode(line)
+                if item == last_item and (use == unassigned or use == last_split):
                     split = last_split
                 else:
                     split = last_split = place(item, use)
@@ -41,10 +44,10 @@ def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: R
                 if line.strip():  # a blank line is no row: skipped here, off the hot path
                     reject(line_no, error.reason, error.detail, line.removesuffix("\r"))
                 continue
-            if use == UNASSIGNED and split != UNASSIGNED:  # the policy assigned it: say so
-                line = with_split(line, split)
-            batches[split].append(line)
-            label_batches[split] += labels
+            if tail is not None and split != unassigned:  # the policy assigned it: say so
+                line = split_fields[split] + tail
+            appends[split](line)
+            extends[split](labels)
         for split, batch in enumerate(batches):
             if batch:
                 sinks.writes[split]("\n".join(batch) + "\n")

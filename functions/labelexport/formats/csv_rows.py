@@ -39,35 +39,27 @@ def _after_first_field(record: str) -> str:
     return record[record.index(","):] if "," in record else ""
 
 
-def with_split(line: str, split: int) -> str:
-    """An assigned row says its split: its ML-use field rewritten, or prepended if it had none."""
-    rest = _after_first_field(line)
-    first = line[:len(line) - len(rest)]
-    if first.startswith('"'):
-        first = first[1:-1].replace('""', '"')
-    if ml_use.parse(first) is None:  # the first column is the URI: no ML-use column
-        return CANONICAL_FIELD[split] + "," + line
-    return CANONICAL_FIELD[split] + rest
-
-
 def csv_decoder(check: CsvCheck) -> RowDecoder:
     """The row decoder of a format whose annotation fields `check` validates.
 
     This is the per-row hot path of a ten-million-row export, so it is written flat: a plain
-    split when a line has no quote, exact-match ML-use lookup, one check call.
+    split when a line has no quote, exact-match ML-use lookup, one check call. An unassigned
+    row's tail is the line after its ML-use field, so that an assigned row says its split.
     """
     exact_ml_use = ml_use.EXACT_SPELLINGS
     parse_ml_use = ml_use.parse
+    long_record, unassigned = _LONG_RECORD, UNASSIGNED  # locals: this runs once a row
+    checked_uri = None  # rows of one item mostly come together: check its URI once
 
-    def decode(line: str) -> tuple[str, int, list[str]]:
+    def decode(line: str) -> tuple[str, int, list[str], str | None]:
+        nonlocal checked_uri
         record = line[:-1] if line[-1:] == "\r" else line
-        if len(record) > _LONG_RECORD and record.count(",") > MAX_FIELDS:
+        if len(record) > long_record and record.count(",") > MAX_FIELDS:
             raise RowError(rejects.FIELD_COUNT, f"more than {MAX_FIELDS} columns")
-        fields = split_fields(record) if '"' in record else record.split(",")
+        quoted = '"' in record
+        fields = split_fields(record) if quoted else record.split(",")
         first = fields[0]
-        use = exact_ml_use.get(first)
-        if use is None:
-            use = parse_ml_use(first)
+        use = exact_ml_use[first] if first in exact_ml_use else parse_ml_use(first)
         uri_at = 1
         if use is None:
             if "://" not in first:
@@ -80,8 +72,14 @@ def csv_decoder(check: CsvCheck) -> RowDecoder:
         except IndexError:
             uri = ""
         labels = check(fields, uri_at + 1)
-        if not uri.startswith("gs://") or uri.find("/", 5) <= 5:
-            _check_uri(uri, uri_at + 1)
-        return uri, use, labels
+        if uri != checked_uri:
+            if uri[:5] != "gs://" or uri.find("/", 5) <= 5:
+                _check_uri(uri, uri_at + 1)
+            checked_uri = uri
+        if use != unassigned:
+            return uri, use, labels, None
+        if not uri_at:
+            return uri, use, labels, "," + line
+        return uri, use, labels, _after_first_field(line) if quoted else line[len(first):]
 
-    return RowDecoder(decode, with_split)
+    return RowDecoder(decode, CANONICAL_FIELD)

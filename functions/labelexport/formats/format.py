@@ -30,10 +30,11 @@ JsonlShape = Callable[[dict], bool]
 class RowDecoder(NamedTuple):
     """The per-format part of the row loop (see row_loop.py)."""
 
-    # One line (without its LF) -> (item, ML-use split index, labels), or RowError.
-    decode: Callable[[str], tuple[str, int, list[str]]]
-    # (line, split) -> the line to write when the policy assigned an unassigned row to split.
-    with_split: Callable[[str, int], str]
+    # One line (without its LF) -> (item, ML-use split index, labels, tail), or RowError.
+    # tail is None when the line is written as it came; otherwise (an unassigned row whose
+    # line names its split) the line goes out as split_fields[split] + tail once assigned.
+    decode: Callable[[str], tuple[str, int, list[str], str | None]]
+    split_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,12 @@ from labelexport.formats.format import JsonlCheck, RowDecoder
 from labelexport.rejects import RowError
 
 
-def _unchanged(line: str, split: int) -> str:
-    return line  # a JSON line's split is the file it is written to
-
-
 def jsonl_decoder(check: JsonlCheck) -> RowDecoder:
     """The row decoder of a format whose parsed lines `check` validates."""
     loads = json.loads
     parse_ml_use = ml_use.parse
 
-    def decode(line: str) -> tuple[str, int, list[str]]:
+    def decode(line: str) -> tuple[str, int, list[str], None]:
         try:
             example = loads(line)
         except ValueError as exc:
@@ -30,6 +26,6 @@ def jsonl_decoder(check: JsonlCheck) -> RowDecoder:
         if use is None:
             raise RowError(rejects.UNKNOWN_ML_USE, f"ML use {use_text!r}; expected "
                            "TRAIN, VALIDATION, TEST, UNASSIGNED or empty")
-        return item, use, labels
+        return item, use, labels, None  # a JSON line's split is the file it is written to
 
-    return RowDecoder(decode, _unchanged)
+    return RowDecoder(decode)
