@@ -10,8 +10,10 @@ from labelexport import formats
 from labelexport.datalabeling import export_extension, output_config_for
 
 PACKAGE = Path(__file__).resolve().parent.parent / "functions" / "labelexport"
-# A format's name as code would spell it: a Data Labeling AnnotationType enum name.
-_FORMAT_NAME = re.compile(r"\b[A-Z]+(?:_[A-Z]+)*_ANNOTATION\b")
+# A format's name as code would spell it: a Data Labeling AnnotationType enum name, or any
+# registered name in quotes.
+_FORMAT_NAME = re.compile(r"\b[A-Z]+(?:_[A-Z]+)*_ANNOTATION\b|[\"'](?:"
+                          + "|".join(re.escape(n) for n in formats.NAMES) + r")[\"']")
 
 
 def test_names_are_unique_and_each_format_has_a_file_format():

@@ -4,17 +4,28 @@
     dls_image.py     Data Labeling Service formats, by media
     dls_video.py
     dls_text.py
+    vertex_image.py  Vertex AI formats, by media
+    vertex_text.py
+    vertex_video.py
     csv_rows.py      a CSV line of any format: ML use, URI, then the format's fields
     jsonl_rows.py    a JSONL line of any format
     csv_checks.py    building blocks: CSV field checks
     dls_example.py   building blocks: the Data Labeling JSONL `Example`
+    vertex_line.py   building blocks: the Vertex AI JSONL line
 
 Adding a format is adding one `Format` to a media module and its tests.
 """
 
 from __future__ import annotations
 
-from labelexport.formats import dls_image, dls_text, dls_video
+from labelexport.formats import (
+    dls_image,
+    dls_text,
+    dls_video,
+    vertex_image,
+    vertex_text,
+    vertex_video,
+)
 from labelexport.formats.csv_rows import csv_decoder
 from labelexport.formats.format import DATALABELING, VERTEX, Format, RowDecoder
 from labelexport.formats.jsonl_rows import jsonl_decoder
@@ -23,7 +34,8 @@ __all__ = ["DATALABELING", "VERTEX", "FORMATS", "NAMES", "Format", "RowDecoder",
            "find", "lookup"]
 
 # Inference prefers the earlier of two formats whose rows look alike.
-FORMATS: tuple[Format, ...] = (*dls_image.FORMATS, *dls_video.FORMATS, *dls_text.FORMATS)
+FORMATS: tuple[Format, ...] = (*dls_image.FORMATS, *dls_video.FORMATS, *dls_text.FORMATS,
+                               *vertex_image.FORMATS, *vertex_video.FORMATS, *vertex_text.FORMATS)
 NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 
 _BY_NAME: dict[str, Format] = {
