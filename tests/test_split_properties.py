@@ -1,4 +1,4 @@
-"""Properties of a split run on generated exports (DESIGN.md "Split output").
+"""Properties of a split run on generated exports (the README's split output contract).
 
 Each generated export is checked against a small model of the policy: every row ends in exactly
 one place, the counts add up, no item is in two splits, the same input gives the same bytes, and
@@ -152,6 +152,58 @@ def jsonl_rows(draw, items: int = 30) -> Row:
     return Row((text + end).encode(), name, use, reason, labels)
 
 
+VERTEX_ML = "aiplatform.googleapis.com/ml_use"
+VERTEX_USES = {"training": TRAIN, "TRAIN": TRAIN, "validation": VALIDATION, "Validate": VALIDATION,
+               "test": TEST, "TEST": TEST}
+
+
+@st.composite
+def vertex_rows(draw, media: str, items: int = 30) -> Row:
+    """A Vertex image_bounding_box line (media "image") or text_classification_single_label
+    line with inline text (media "text"), good or bad in each way the model knows."""
+    k = draw(st.integers(0, items - 1))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    label = draw(st.sampled_from(["car", "bus", "tram"]))
+    if media == "image":
+        item = f"gs://b/img{k}.jpg"
+        line: dict = {"imageGcsUri": item, "boundingBoxAnnotations": [
+            {"displayName": label, "xMin": 0.1, "xMax": 0.4, "yMin": "0.2", "yMax": 0.9}]}
+    else:
+        item = f"text number {k}, \u00e9\u2028 with an odd character"
+        line = {"textContent": item, "classificationAnnotation": {"displayName": label}}
+    labels = [label]
+    kind = draw(st.sampled_from(["explicit"] * 4 + ["unassigned"] * 4 + [
+        "bad_ml_use", "invalid_json", "bad_annotation", "negative"]))
+    key = draw(st.sampled_from([VERTEX_ML, "ml_use"]))
+    use: int | None = UNASSIGNED
+    reason = None
+    if kind == "explicit":
+        use_text = draw(st.sampled_from(sorted(VERTEX_USES)))
+        line["dataItemResourceLabels"] = {key: use_text, "source": "tool"}
+        use = VERTEX_USES[use_text]
+    elif kind == "bad_ml_use":
+        line["dataItemResourceLabels"] = {key: draw(st.sampled_from(BAD_ML_USES))}
+        use, reason = None, "unknown_ml_use"
+    elif kind == "bad_annotation" and media == "image":
+        line["boundingBoxAnnotations"][0]["xMax"] = 0.05
+        use, reason = None, "inverted_box"
+    elif kind == "bad_annotation":
+        line["classificationAnnotation"] = {"displayName": ""}
+        use, reason = None, "missing_label"
+    elif kind == "negative":
+        line.pop("boundingBoxAnnotations" if media == "image" else "classificationAnnotation")
+        labels = []
+    text = json.dumps(line, ensure_ascii=draw(st.booleans()))
+    if kind == "invalid_json":
+        text, use, reason = text[:-1], None, "invalid_json"
+    return Row((text + end).encode(), item, use, reason, labels if reason is None else [])
+
+
+def vertex_item(row: str) -> str:
+    line = json.loads(row)
+    return line.get("imageGcsUri") or line["textContent"]
+
+
 def csv_exports(annotation_type: str):
     return st.tuples(st.lists(csv_rows(annotation_type), min_size=1, max_size=40),
                      st.booleans())
@@ -218,7 +270,7 @@ def expected_outcome(rows: list[Row], policy: SplitPolicy, split_of_hashed: dict
 
 
 def check_run(rows: list[Row], data: bytes, manifest: dict, files: dict[str, bytes],
-              policy: SplitPolicy, fmt: str) -> None:
+              policy: SplitPolicy, fmt: str, item_of=None) -> None:
     ext = "csv" if fmt == "csv" else "jsonl"
     names = SPLITS if policy.unassigned == "keep" else SPLITS[:3]
     assert set(files) == {f"{n}.{ext}" for n in names} | {"rejected.jsonl", "manifest.json"}
@@ -226,7 +278,7 @@ def check_run(rows: list[Row], data: bytes, manifest: dict, files: dict[str, byt
         "splits": {n: s | {"uri": f"@/{n}.{ext}"} for n, s in manifest["splits"].items()},
         "rejected": manifest["rejected"] | {"uri": "@/rejected.jsonl"}}
 
-    item_of = csv_item if fmt == "csv" else jsonl_item
+    item_of = item_of or (csv_item if fmt == "csv" else jsonl_item)
     out_rows = {n: lines_of(files[f"{n}.{ext}"]) for n in names}
     rejected = [json.loads(line) for line in lines_of(files["rejected.jsonl"])]
 
@@ -318,10 +370,28 @@ def test_jsonl_rows_each_end_in_one_place(rows, bom, policy):
 
 
 @SETTINGS
+@given(rows=st.lists(vertex_rows("image"), min_size=1, max_size=40), policy=POLICIES)
+def test_vertex_box_lines_each_end_in_one_place(rows, policy):
+    data = join(rows)
+    manifest, files = run(data, policy, "image_bounding_box")
+    check_run(rows, data, manifest, files, policy, "jsonl", vertex_item)
+
+
+@SETTINGS
+@given(rows=st.lists(vertex_rows("text"), min_size=1, max_size=40), policy=POLICIES)
+def test_vertex_inline_text_lines_each_end_in_one_place(rows, policy):
+    data = join(rows)
+    manifest, files = run(data, policy, None)  # inferred
+    assert manifest["source"]["annotationType"] == "text_classification_single_label"
+    check_run(rows, data, manifest, files, policy, "jsonl", vertex_item)
+
+
+@SETTINGS
 @given(export=csv_exports(BB), jsonl=st.lists(jsonl_rows(), min_size=1, max_size=20),
-       policy=POLICIES)
-def test_same_input_and_policy_give_the_same_bytes(export, jsonl, policy):
-    for data, kind, fmt in ((join(export[0], export[1]), BB, None), (join(jsonl), IC, "jsonl")):
+       vertex=st.lists(vertex_rows("image"), min_size=1, max_size=20), policy=POLICIES)
+def test_same_input_and_policy_give_the_same_bytes(export, jsonl, vertex, policy):
+    for data, kind, fmt in ((join(export[0], export[1]), BB, None), (join(jsonl), IC, "jsonl"),
+                            (join(vertex), "image_bounding_box", None)):
         first = run(data, policy, kind, fmt)[1]
         second = run(data, policy, kind, fmt)[1]
         assert first == second
@@ -386,3 +456,27 @@ def test_assigned_shares_are_near_the_ratios(ratios, prefix):
         assert abs(share - ratio / 100) <= 0.04, (name, share, ratio)
         if ratio == 0:
             assert manifest["splits"][name]["items"] == 0
+
+
+@FEW
+@given(base=st.lists(st.integers(0, 10_000), min_size=1, max_size=25, unique=True),
+       others=st.lists(vertex_rows("image", items=60), min_size=1, max_size=30),
+       positions=st.lists(st.integers(0, 10_000), min_size=30, max_size=30))
+def test_vertex_hash_assignment_does_not_move_an_item_when_other_lines_change(
+        base, others, positions):
+    policy = SplitPolicy("assign", (80, 10, 10))
+    box = {"displayName": "car", "xMin": 0.1, "xMax": 0.4, "yMin": 0.2, "yMax": 0.9}
+    base_rows = [Row((json.dumps({"imageGcsUri": f"gs://base/{k}.jpg",
+                                  "boundingBoxAnnotations": [box]}) + "\n").encode(),
+                     f"gs://base/{k}.jpg", UNASSIGNED, None, ["car"]) for k in base]
+
+    def placed(rows: list[Row]) -> dict[str, str]:
+        files = run(join(rows), policy, "image_bounding_box")[1]
+        return {vertex_item(row): name for name in SPLITS
+                for row in lines_of(files.get(f"{name}.jsonl", b""))}
+
+    alone = placed(base_rows)
+    mixed = list(base_rows)
+    for row, at in zip(others, positions, strict=False):
+        mixed.insert(at % (len(mixed) + 1), row)
+    assert {item: placed(mixed)[item] for item in alone} == alone
