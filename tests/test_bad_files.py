@@ -278,3 +278,39 @@ def test_launcher_measures_a_small_run(tmp_path):
     peak, code = peak_rss_mib("validate", str(source))
     assert code == 0 and 5 < peak < 100
     assert os.path.exists(LABELEXPORT)
+
+
+# --------------------------------------------------------------------------- Vertex AI lines
+
+VERTEX_BOX = ('{"imageGcsUri": "gs://b/a.jpg", "boundingBoxAnnotations": [{"displayName": "car", '
+              '"xMin": 0.1, "xMax": 0.5, "yMin": 0.1, "yMax": 0.5}]}')
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_binary_garbage_as_vertex_jsonl_gives_a_clear_error_or_clear_rejects(tmp_path, seed):
+    garbage = random.Random(seed).randbytes(200_000)
+    source = tmp_path / "export.jsonl"
+    source.write_bytes(VERTEX_BOX.encode() + b"\n" + garbage)
+    done = cli("split", str(source), "--type", "image_bounding_box", "--json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    manifest = json.loads(done.stdout)
+    assert manifest["status"] == "rejected" and manifest["splits"]
+    assert manifest["rows"]["written"] == 1
+    assert set(manifest["rejected"]["reasons"]) <= {"invalid_utf8", "invalid_json"}
+
+
+def test_a_50_mb_vertex_line_is_rejected_with_flat_memory(tmp_path):
+    source = tmp_path / "export.jsonl"
+    with open(source, "wb") as out:
+        out.write(VERTEX_BOX.encode() + b"\n")
+        out.write(b'{"textContent": "')
+        for _ in range(50):
+            out.write(b"x" * (1 << 20))
+        out.write(b'"}\n' + VERTEX_BOX.replace("a.jpg", "c.jpg").encode() + b"\n")
+    peak, code = peak_rss_mib("split", str(source), "--type", "image_bounding_box",
+                              "--out", str(tmp_path / "out"))
+    assert code == 1
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["rows"] == {"read": 3, "written": 2, "rejected": 1}
+    assert manifest["rejected"]["reasons"] == {"line_too_long": 1}
+    assert peak < 200, f"peak RSS {peak:.0f} MiB for one 50 MB line"
