@@ -12,6 +12,7 @@
     csv_checks.py    building blocks: CSV field checks
     dls_example.py   building blocks: the Data Labeling JSONL `Example`
     vertex_line.py   building blocks: the Vertex AI JSONL line
+    typed.py         building blocks: the JSONL fast path, typed lines decoded by msgspec
 
 Adding a format is adding one `Format` to a media module and its tests.
 """
@@ -60,5 +61,5 @@ def decoder(fmt: Format, file_format: str) -> RowDecoder:
     if file_format == "csv" and fmt.csv is not None:
         return csv_decoder(fmt.csv)
     if file_format == "jsonl" and fmt.jsonl is not None:
-        return jsonl_decoder(fmt.jsonl)
+        return jsonl_decoder(fmt.jsonl, fmt.jsonl_typed)
     raise ValueError(f"{fmt.name} has no {file_format.upper()} form")

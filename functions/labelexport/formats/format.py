@@ -20,6 +20,9 @@ VERTEX = "vertex"  # Vertex AI datasets (import schema names)
 CsvCheck = Callable[[list[str], int], list[str]]
 # One JSON line, parsed -> (item, ML-use text, labels), or RowError.
 JsonlCheck = Callable[[object], tuple[str, str, list[str]]]
+# One JSON line, unparsed -> (item, ML-use text, labels), or one of typed.FALLBACK: the fast
+# path of a JSONL check, for the lines it vouches for (see typed.py).
+JsonlTyped = Callable[[str], tuple[str, str, list[str]]]
 # What a CSV row looks like to inference: its fields after the URI, and which of those after
 # the first are numbers -> whether the row has this format's shape.
 CsvShape = Callable[[list[str], list[bool]], bool]
@@ -44,6 +47,7 @@ class Format:
     media: str  # "image", "video" or "text"
     csv: CsvCheck | None = None  # None: the format has no CSV form
     jsonl: JsonlCheck | None = None  # None: the format has no JSONL form
+    jsonl_typed: JsonlTyped | None = None  # the JSONL check's fast path, if it has one
     csv_shape: CsvShape | None = None  # None: never inferred from a CSV row
     jsonl_shape: JsonlShape | None = None  # None: never inferred from a JSON line
     # Inferred instead of the formats named here when rows of all of them occur together

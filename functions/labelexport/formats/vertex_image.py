@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from labelexport import rejects
 from labelexport.formats import csv_checks as csv
+from labelexport.formats import typed
 from labelexport.formats import vertex_line as v
 from labelexport.rejects import RowError
 
@@ -15,6 +16,13 @@ def _boxes(line: dict, text: str | None) -> list[str]:
         labels.append(v.display_name(annotation, where))
         v.box(annotation, where)
     return labels
+
+
+def _typed_boxes(line, text: str | None) -> list[str]:
+    boxes = line.boundingBoxAnnotations
+    if not all(v.typed_box_ok(b) for b in boxes):
+        raise typed.NotTyped("inverted box")
+    return [b.displayName for b in boxes]
 
 
 def _spec_colors(holder: dict, where: str) -> list[str]:
@@ -72,6 +80,8 @@ IMAGE_CLASSIFICATION_SINGLE_LABEL = v.schema_format(
     "image", "image_classification_single_label",
     csv=_at_most_one_label,
     jsonl=v.line_check("image", ("classificationAnnotation",), v.single_label),
+    jsonl_typed=v.typed_line("ImageSingleLabel", "image", v.SINGLE_LABEL_FIELDS,
+                             v.typed_single_label),
     jsonl_shape=v.has_key("classificationAnnotation", media="image"),
 )
 
@@ -79,6 +89,8 @@ IMAGE_CLASSIFICATION_MULTI_LABEL = v.schema_format(
     "image", "image_classification_multi_label",
     csv=csv.labels_only,
     jsonl=v.line_check("image", ("classificationAnnotations",), v.multi_label),
+    jsonl_typed=v.typed_line("ImageMultiLabel", "image", v.MULTI_LABEL_FIELDS,
+                             v.typed_multi_label),
     jsonl_shape=v.has_key("classificationAnnotations", media="image"),
 )
 
@@ -86,6 +98,8 @@ IMAGE_BOUNDING_BOX = v.schema_format(
     "image", "image_bounding_box",
     csv=csv.bounding_box,
     jsonl=v.line_check("image", ("boundingBoxAnnotations",), _boxes),
+    jsonl_typed=v.typed_line("ImageBoundingBox", "image",
+                             [("boundingBoxAnnotations", list[v.TypedBox], [])], _typed_boxes),
     jsonl_shape=v.has_key("boundingBoxAnnotations"),
 )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from labelexport import proto_json as pj
 from labelexport import rejects
+from labelexport.formats import typed
 from labelexport.formats.format import VERTEX, Format, JsonlCheck, JsonlShape
 from labelexport.rejects import RowError
 
@@ -221,7 +222,7 @@ def line_check(media: str, own_keys: tuple[str, ...], check: AnnotationCheck) ->
             raise RowError(rejects.INVALID_JSON, "the line is JSON but not an object")
         item, text = data_item(line, media)
         for key in line:
-            if key in foreign_spellings:
+            if key in foreign_spellings and line[key] is not None:
                 raise RowError(rejects.WRONG_ANNOTATION_TYPE,
                                f"{key} does not belong to this schema "
                                f"(expected {' or '.join(own_keys)})")
@@ -246,3 +247,68 @@ def has_key(*keys: str, media: str | None = None) -> JsonlShape:
 def schema_format(media: str, name: str, **parts) -> Format:
     """A Vertex format named by its import schema, which it also answers to by URI."""
     return Format(name, VERTEX, media, aliases=(SCHEMA_URI.format(name),), **parts)
+
+
+# --------------------------------------------------------------------------- typed fast path
+
+TypedBox = typed.struct("VertexBox", [("displayName", typed.Label), ("xMin", typed.Unit, 0.0),
+                                      ("xMax", typed.Unit, 0.0), ("yMin", typed.Unit, 0.0),
+                                      ("yMax", typed.Unit, 0.0)])
+TypedLabel = typed.struct("VertexClassification", [("displayName", typed.Label)])
+_TYPED_DATA = {"image": [("imageGcsUri", str)], "video": [("videoGcsUri", str)],
+               "text": [("textContent", str | None, None), ("textGcsUri", str | None, None)]}
+
+
+def typed_box_ok(box) -> bool:
+    return box.xMin < box.xMax and box.yMin < box.yMax
+
+
+def _typed_uri(value: str) -> str:
+    bucket, _, name = value[5:].partition("/")
+    if not value.startswith("gs://") or not bucket or not name:
+        raise typed.NotTyped("not a gs:// URI")
+    return value
+
+
+def typed_line(name: str, media: str, own: list[tuple],
+               labels_of: Callable[[object, str | None], list[str]]) -> typed.TypedDecode:
+    """The fast path of `line_check(media, own keys, ...)`: lines with the annotation fields
+    `own` (name, struct type, default), read by `labels_of(line, inline text or None)`,
+    which raises typed.NotTyped for what the structs cannot check."""
+    own_keys = {f[0] for f in own}
+    refused = tuple(s for key in sorted(ANNOTATION_KEYS - own_keys)
+                    for s in (key, pj.snake(key))) + ("TemporalBoundingBoxAnnotations",)
+    line_type = typed.struct(f"{name}Line", _TYPED_DATA[media] + own + [
+        ("dataItemResourceLabels", dict[str, str] | None, None)], refused=refused)
+    data_key = _TYPED_DATA[media][0][0]
+
+    def extract(line) -> tuple[str, str, list[str]]:
+        text = None
+        if media == "text":
+            text, uri = line.textContent, line.textGcsUri
+            if (text is None) == (uri is None):
+                raise typed.NotTyped("not exactly one of textContent and textGcsUri")
+            item = _text_item(text) if text is not None else _typed_uri(uri)
+        else:
+            item = _typed_uri(getattr(line, data_key))
+        labels = labels_of(line, text)
+        resource_labels = line.dataItemResourceLabels
+        if resource_labels is None:
+            return item, "", labels
+        use = resource_labels.get(ML_USE_LABEL)
+        return item, resource_labels.get("ml_use", "") if use is None else use, labels
+
+    return typed.typed_decoder(line_type, extract)
+
+
+def typed_single_label(line, text: str | None) -> list[str]:
+    annotation = line.classificationAnnotation
+    return [] if annotation is None else [annotation.displayName]
+
+
+def typed_multi_label(line, text: str | None) -> list[str]:
+    return [a.displayName for a in line.classificationAnnotations]
+
+
+SINGLE_LABEL_FIELDS = [("classificationAnnotation", TypedLabel | None, None)]
+MULTI_LABEL_FIELDS = [("classificationAnnotations", list[TypedLabel], [])]

@@ -39,12 +39,16 @@ def _sentiment(line: dict, text: str | None) -> list[str]:
 TEXT_CLASSIFICATION_SINGLE_LABEL = v.schema_format(
     "text", "text_classification_single_label",
     jsonl=v.line_check("text", ("classificationAnnotation",), v.single_label),
+    jsonl_typed=v.typed_line("TextSingleLabel", "text", v.SINGLE_LABEL_FIELDS,
+                             v.typed_single_label),
     jsonl_shape=v.has_key("classificationAnnotation", media="text"),
 )
 
 TEXT_CLASSIFICATION_MULTI_LABEL = v.schema_format(
     "text", "text_classification_multi_label",
     jsonl=v.line_check("text", ("classificationAnnotations",), v.multi_label),
+    jsonl_typed=v.typed_line("TextMultiLabel", "text", v.MULTI_LABEL_FIELDS,
+                             v.typed_multi_label),
     jsonl_shape=v.has_key("classificationAnnotations", media="text"),
 )
 
