@@ -86,7 +86,9 @@ class ApiError(Exception):
 
 
 def error_body(code: int, message: str) -> dict:
-    return {"error": {"code": code, "message": message, "status": _HTTP_STATUS.get(code, "")}}
+    """Google's JSON error envelope: the HTTP code, the message, the google.rpc.Code name."""
+    return {"error": {"code": code, "message": message,
+                      "status": _HTTP_STATUS.get(code, "UNKNOWN")}}
 
 
 # --------------------------------------------------------------------------- storage
@@ -357,7 +359,6 @@ class ServerState:
         return {
             "@type": _TYPE_PREFIX + "ExportDataOperationResponse",
             "dataset": sample.dataset_name(self.project),
-            "annotatedDataset": sample.name(self.project),
             "totalCount": len(examples),
             "exportCount": len(examples),
             "labelStats": {"exampleCount": sample_exports.label_stats(list(examples))},

@@ -9,11 +9,12 @@ A dirty annotated dataset renders like its clean sibling, then has a handful of 
 corrupted on purpose; `RenderedExport.bad_lines` says which (1-based) and why, using the
 reason codes of labelexport's validators.
 
-Exports follow the guide, with real proto3 JSON for JSONL: camelCase names, int64 as strings
-(label stats), Durations as "12.500s", fields at their default value (a 0 coordinate or
-offset) left out. Text entity spans are written as the guide shows them,
-`textSegment{startOffset,endOffset}`; pass `proto_entity_segments=True` for the published
-proto's `sequentialSegment{start,end}`.
+CSV exports follow the guide. JSONL lines are what Google's printer makes of the v1beta1
+`Example` message: camelCase names, Durations as "12.500s", fields at their default value (a 0
+coordinate or offset) left out, a text payload that is `textContent` alone and entity spans as
+`sequentialSegment{start,end}`. One sample (`guide_form`) writes its text examples as the guide
+shows them instead: `textPayload.textUri` and `wordCount` beside the text, spans as
+`textSegment{startOffset,endOffset}`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class SampleDataset:
     display_name: str
     example_count: int
     dirty: bool = False
+    guide_form: bool = False  # text examples as the export guide shows them, not the proto
 
     def dataset_name(self, project: str) -> str:
         return f"projects/{project}/datasets/{self.dataset_id}"
@@ -116,12 +118,15 @@ CATALOG: tuple[SampleDataset, ...] = (
                   "Named entities", 300),
     SampleDataset(_TEXTS, "news-entities-dirty", "TEXT_ENTITY_EXTRACTION_ANNOTATION",
                   "Named entities (with bad lines)", _DIRTY_SIZE, dirty=True),
+    SampleDataset(_TEXTS, "news-entities-guide", "TEXT_ENTITY_EXTRACTION_ANNOTATION",
+                  "Named entities (as the export guide writes them)", 200, guide_form=True),
 )
 
 
 def annotated_dataset_names(project: str, *, dirty: bool = False) -> dict[str, str]:
     """Annotation type -> annotated dataset name: the clean one per type, or the dirty ones."""
-    return {s.annotation_type: s.name(project) for s in CATALOG if s.dirty == dirty}
+    return {s.annotation_type: s.name(project) for s in CATALOG
+            if s.dirty == dirty and not s.guide_form}
 
 
 # `<catalog id>-x<N>` names the same labeling job at N examples, for load tests and latency
@@ -622,16 +627,16 @@ def _tracking_value(a: Annotation) -> dict:
             "objectTrackingFrames": frames}
 
 
-def _entity_value(a: Annotation, proto_segments: bool) -> dict:
+def _entity_value(a: Annotation, guide_form: bool) -> dict:
     start, end = a.text_span
-    if proto_segments:
+    if not guide_form:
         segment = {k: v for k, v in (("start", start), ("end", end)) if v}
         return {"annotationSpec": _spec(a.label), "sequentialSegment": segment}
     segment = {k: v for k, v in (("startOffset", start), ("endOffset", end)) if v}
     return {"annotationSpec": _spec(a.label), "textSegment": segment}
 
 
-def _annotation_value(a: Annotation, annotation_type: str, proto_segments: bool) -> dict:
+def _annotation_value(a: Annotation, annotation_type: str, guide_form: bool) -> dict:
     spec = _spec(a.label)
     kind = annotation_type
     if kind == "IMAGE_CLASSIFICATION_ANNOTATION":
@@ -659,29 +664,30 @@ def _annotation_value(a: Annotation, annotation_type: str, proto_segments: bool)
     if kind == "TEXT_CLASSIFICATION_ANNOTATION":
         return {"textClassificationAnnotation": {"annotationSpec": spec}}
     if kind == "TEXT_ENTITY_EXTRACTION_ANNOTATION":
-        return {"textEntityExtractionAnnotation": _entity_value(a, proto_segments)}
+        return {"textEntityExtractionAnnotation": _entity_value(a, guide_form)}
     raise ValueError(f"unknown annotation type {annotation_type!r}")
 
 
-def _payload(example: Example, annotation_type: str) -> tuple[str, dict]:
+def _payload(example: Example, annotation_type: str, guide_form: bool) -> tuple[str, dict]:
     if annotation_type.startswith("IMAGE_"):
         return "imagePayload", {"mimeType": "IMAGE_JPEG", "imageUri": example.uri}
     if annotation_type.startswith("VIDEO_"):
         return "videoPayload", {"mimeType": "VIDEO_MP4", "videoUri": example.uri,
                                 "frameRate": example.frame_rate}
-    return "textPayload", {"textContent": example.text, "textUri": example.uri,
-                           "wordCount": len(example.text.split())}
+    if guide_form:
+        return "textPayload", {"textContent": example.text, "textUri": example.uri,
+                               "wordCount": len(example.text.split())}
+    return "textPayload", {"textContent": example.text}
 
 
-def example_json(example: Example, sample: SampleDataset, project: str,
-                 *, proto_entity_segments: bool = False) -> dict:
+def example_json(example: Example, sample: SampleDataset, project: str) -> dict:
     """One Example as proto3 JSON (no ML use: the JSONL export carries none)."""
     name = f"{sample.name(project)}/examples/{example.example_id}"
-    payload_key, payload = _payload(example, sample.annotation_type)
+    payload_key, payload = _payload(example, sample.annotation_type, sample.guide_form)
     annotations = [{
         "name": f"{name}/annotations/{a.annotation_id}",
         "annotationSource": "OPERATOR",
-        "annotationValue": _annotation_value(a, sample.annotation_type, proto_entity_segments),
+        "annotationValue": _annotation_value(a, sample.annotation_type, sample.guide_form),
     } for a in example.annotations]
     return {"name": name, payload_key: payload, "annotations": annotations}
 
@@ -808,15 +814,14 @@ def _targets(candidates: list[int], count: int) -> list[int]:
 
 
 def render_export(sample: SampleDataset, project: str, export_format: str,
-                  seed: int = DEFAULT_SEED, *, proto_entity_segments: bool = False
-                  ) -> RenderedExport:
+                  seed: int = DEFAULT_SEED) -> RenderedExport:
     """The bytes the service writes for this annotated dataset in `export_format`."""
     if export_format not in sample.formats:
         raise ValueError(f"{sample.annotation_type} exports only {', '.join(sample.formats)}")
     examples = generate_examples(sample, seed)
     if export_format == "csv":
         return _render_csv(sample, examples)
-    return _render_jsonl(sample, project, examples, proto_entity_segments)
+    return _render_jsonl(sample, project, examples)
 
 
 def _render_csv(sample: SampleDataset, examples: tuple[Example, ...]) -> RenderedExport:
@@ -837,10 +842,9 @@ def _render_csv(sample: SampleDataset, examples: tuple[Example, ...]) -> Rendere
     return RenderedExport(out.getvalue().encode(), "text/csv", bad_lines)
 
 
-def _render_jsonl(sample: SampleDataset, project: str, examples: tuple[Example, ...],
-                  proto_entity_segments: bool) -> RenderedExport:
-    objects = [example_json(e, sample, project, proto_entity_segments=proto_entity_segments)
-               for e in examples]
+def _render_jsonl(sample: SampleDataset, project: str,
+                  examples: tuple[Example, ...]) -> RenderedExport:
+    objects = [example_json(e, sample, project) for e in examples]
     lines = [_json_line(obj) for obj in objects]
     bad_lines: dict[int, str] = {}
     dirt = _JSON_DIRT.get(sample.annotation_type, ()) if sample.dirty else ()

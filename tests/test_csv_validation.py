@@ -46,6 +46,8 @@ VALID_ROWS = {
     "VIDEO_OBJECT_TRACKING_ANNOTATION": [
         "UNASSIGNED,gs://b/video.mp4,tulip,instance_1,10.5,0.1,0.1,,,0.3,0.3,,",
         "UNASSIGNED,gs://b/video.mp4,tulip,instance_1,10.6,0.12,0.1,,,0.32,0.3,,",
+        "TRAIN,gs://b/deer.mp4,deer,,11.5,0.4,0.4,,,0.6,0.7,,",  # the instance id is optional
+        "gs://folder/video1.avi,car,,12.90,0.8,0.2,,,0.9,0.3,,",  # AutoML Video's own example
     ],
     "TEXT_CLASSIFICATION_ANNOTATION": [
         "UNASSIGNED,gs://b/file.txt,news",
@@ -125,8 +127,6 @@ BAD_ROWS = [
      "inverted_box", "top-left"),
     ("VIDEO_OBJECT_DETECTION_ANNOTATION", "TRAIN,gs://b/v.mp4,tulip,0.1,0.1,,,0.3,0.3,,",
      "field_count", "expected 12 columns"),
-    ("VIDEO_OBJECT_TRACKING_ANNOTATION", "TRAIN,gs://b/v.mp4,tulip,,3,0.1,0.1,,,0.3,0.3,,",
-     "missing_field", "instance id"),
     ("VIDEO_OBJECT_TRACKING_ANNOTATION", "TRAIN,gs://b/v.mp4,tulip,i1,3,0.1,0.1,,,0.3,1.5,,",
      "coordinate_out_of_range", "bottom-right y"),
     ("TEXT_CLASSIFICATION_ANNOTATION", "TRAIN,gs://b/t.txt,,news", "missing_label", "column 3"),

@@ -1,5 +1,6 @@
-"""The sample exports: every annotation type, in each format the guide gives it, as the guide
-and proto3 JSON shape them; deterministic; the dirty ones bad exactly where they say."""
+"""The sample exports: every annotation type, in each format the guide gives it, CSV as the guide
+shapes it and JSONL as Google's classes print an Example (one sample in the guide's own form);
+deterministic; the dirty ones bad exactly where they say."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import zlib
 from collections import Counter, defaultdict
 
 import pytest
+from google.cloud import datalabeling_v1beta1 as dl
+from google.protobuf import json_format
+from google_examples import parse_example
+from splitting import run_split
 
 from devstack import sample_exports
 from devstack.sample_exports import ANNOTATION_TYPES, CATALOG, render_export
@@ -141,14 +146,20 @@ def _check_png_mask(image_bytes: str, colors: list[tuple[int, int, int]]) -> Non
     assert set(colors) <= pixels | {(0, 0, 0)}
 
 
-def check_example(annotation_type: str, example: dict, prefix: str) -> list[str]:
-    """Assert `example` is a proto3-JSON Example of the type; return its labels."""
+def check_example(annotation_type: str, example: dict, prefix: str,
+                  guide_form: bool = False) -> list[str]:
+    """Assert `example` is a proto3-JSON Example of the type (or, `guide_form`, the export
+    guide's rendering of one); return its labels."""
     assert example["name"].startswith(prefix + "/examples/")
     payload_key = PAYLOADS[annotation_type.split("_")[0]]
     assert set(example) == {"name", payload_key, "annotations"}, set(example)
     payload = example[payload_key]
+    if payload_key == "textPayload":  # TextPayload has textContent alone; the guide adds two
+        text_fields = {"textContent", "textUri", "wordCount"} if guide_form else {"textContent"}
+        assert set(payload) == text_fields and payload["textContent"], payload
     uri = payload.get("imageUri") or payload.get("videoUri") or payload.get("textUri")
-    assert uri.startswith("gs://")
+    if payload_key != "textPayload" or guide_form:
+        assert uri.startswith("gs://")
     labels = []
     assert example["annotations"]
     for annotation in example["annotations"]:
@@ -167,11 +178,11 @@ def check_example(annotation_type: str, example: dict, prefix: str) -> list[str]
             _check_png_mask(value["imageBytes"], colors)
             continue
         labels.append(value["annotationSpec"]["displayName"])
-        _check_value(annotation_type, value, example, payload)
+        _check_value(annotation_type, value, payload, guide_form)
     return labels
 
 
-def _check_value(annotation_type: str, value: dict, example: dict, payload: dict) -> None:
+def _check_value(annotation_type: str, value: dict, payload: dict, guide_form: bool) -> None:
     if annotation_type == "IMAGE_BOUNDING_BOX_ANNOTATION":
         (x1, y1), (x2, y2) = _vertices(value["normalizedBoundingPoly"])
         assert x1 < x2 and y1 < y2
@@ -199,8 +210,14 @@ def _check_value(annotation_type: str, value: dict, example: dict, payload: dict
             (x1, y1), (x2, y2) = _vertices(frame["normalizedBoundingPoly"])
             assert x1 < x2 and y1 < y2
     elif annotation_type == "TEXT_ENTITY_EXTRACTION_ANNOTATION":
-        segment = value["textSegment"]
-        start, end = segment.get("startOffset", 0), segment["endOffset"]
+        if guide_form:
+            assert set(value) == {"annotationSpec", "textSegment"}, value
+            segment = value["textSegment"]
+            start, end = segment.get("startOffset", 0), segment["endOffset"]
+        else:
+            assert set(value) == {"annotationSpec", "sequentialSegment"}, value
+            segment = value["sequentialSegment"]
+            start, end = segment.get("start", 0), segment["end"]
         text = payload["textContent"]
         assert isinstance(start, int) and 0 <= start < end <= len(text)
         assert text[start:end] == text[start:end].strip() != ""
@@ -270,7 +287,8 @@ def test_jsonl_lines_are_proto3_json_examples(sample):
     rendered = render_export(sample, PROJECT, "jsonl")
     counts: Counter[str] = Counter()
     for line in _jsonl(rendered.data):
-        labels = check_example(sample.annotation_type, json.loads(line), sample.name(PROJECT))
+        labels = check_example(sample.annotation_type, json.loads(line), sample.name(PROJECT),
+                               sample.guide_form)
         counts.update(set(labels))
     stats = sample_exports.label_stats(list(sample_exports.generate_examples(sample)))
     assert stats == {label: str(n) for label, n in sorted(counts.items())}
@@ -283,12 +301,39 @@ def test_jsonl_leaves_default_values_out():
     assert re.search(r'\{"y":[0-9.]+\}', text), "some box touches the left edge (x omitted)"
 
 
-def test_entity_segments_in_proto_spelling():
-    entities = [s for s in CLEAN if s.annotation_type == "TEXT_ENTITY_EXTRACTION_ANNOTATION"][0]
-    line = render_export(entities, PROJECT, "jsonl", proto_entity_segments=True).lines[0]
-    value = json.loads(line)["annotations"][0]["annotationValue"]
-    segment = value["textEntityExtractionAnnotation"]["sequentialSegment"]
-    assert set(segment) <= {"start", "end"} and segment["end"] > segment.get("start", 0)
+@pytest.mark.parametrize("sample", [s for s in CATALOG if not s.guide_form], ids=_id)
+def test_jsonl_lines_round_trip_through_googles_example(sample):
+    """Google's parser reads every good line into an Example, unknown fields refused, and
+    Google's printer gives the very same JSON back."""
+    rendered = render_export(sample, PROJECT, "jsonl")
+    for number, line in enumerate(rendered.lines, start=1):
+        if number in rendered.bad_lines:
+            continue
+        parsed = parse_example(line)
+        assert json.loads(json_format.MessageToJson(dl.Example.pb(parsed))) == json.loads(line)
+
+
+def test_the_guide_form_sample_is_what_the_guide_shows_and_not_the_proto():
+    (guide,) = [s for s in CATALOG if s.guide_form]
+    line = render_export(guide, PROJECT, "jsonl").lines[0]
+    example = json.loads(line)
+    assert {"textUri", "wordCount"} <= set(example["textPayload"])
+    assert "textSegment" in example["annotations"][0]["annotationValue"][
+        "textEntityExtractionAnnotation"]
+    with pytest.raises(json_format.ParseError, match="textUri"):
+        parse_example(line)
+
+
+@pytest.mark.parametrize("sample", [s for s in CATALOG if s.annotation_type ==
+                                    "TEXT_ENTITY_EXTRACTION_ANNOTATION" and not s.dirty],
+                         ids=_id)
+def test_the_validator_accepts_entity_exports_in_both_forms(tmp_path, sample):
+    rendered = render_export(sample, PROJECT, "jsonl")
+    run = run_split(tmp_path, rendered.data, annotation_type=sample.annotation_type)
+    assert run.manifest["rows"] == {"read": sample.example_count,
+                                    "written": sample.example_count, "rejected": 0}
+    labels = {label for split in run.manifest["splits"].values() for label in split["labels"]}
+    assert labels == {label for e in sample_exports.generate_examples(sample) for label in e.labels}
 
 
 @pytest.mark.parametrize("sample", [s for s in CATALOG if "csv" not in s.formats], ids=_id)
@@ -310,7 +355,8 @@ def test_dirty_exports_are_bad_exactly_where_they_say(sample, export_format):
             if export_format == "csv":
                 check_csv_row(sample.annotation_type, next(csv.reader([line])))
             else:
-                check_example(sample.annotation_type, json.loads(line), sample.name(PROJECT))
+                check_example(sample.annotation_type, json.loads(line), sample.name(PROJECT),
+                              sample.guide_form)
         except (AssertionError, ValueError, KeyError, TypeError) as error:
             assert reason, f"line {number} is bad but not listed: {error}\n{line[:300]}"
         else:

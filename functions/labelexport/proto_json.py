@@ -1,5 +1,5 @@
-"""Reading proto3 JSON as exports write it: camelCase or snake_case names, int64 as strings,
-Durations as "1.5s" or {seconds, nanos}."""
+"""Reading proto3 JSON as exports write it: camelCase or snake_case names, integers as numbers
+or strings, Durations as "1.5s" (or the export guide's {seconds, nanos})."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from labelexport.rejects import RowError
 
 _CAMEL_PART = re.compile(r"([A-Z])")
 _SNAKE_NAMES: dict[str, str] = {}
+# What proto3 JSON writes for an integer in a string ("12", "-3", "1e2") and for a Duration.
+_INTEGER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
+_DURATION_TEXT = re.compile(r"-?\d+(\.\d{1,9})?s", re.ASCII)
+_INTEGER_RANGES = {32: (-(2 ** 31), 2 ** 31 - 1), 64: (-(2 ** 63), 2 ** 63 - 1)}
+_DURATION_MAX_SECONDS = 315_576_000_000  # google.protobuf.Duration's range: +-10,000 years
 
 
 def snake(name: str) -> str:
@@ -70,23 +75,55 @@ def number(obj: Any, name: str, where: str, default: float = 0.0) -> float:
     return result
 
 
-def duration(obj: Any, name: str, where: str) -> float:
-    """A google.protobuf.Duration in seconds: "12.5s", {"seconds": 12, "nanos": 5e8}, absent=0."""
+def integer(obj: Any, name: str, where: str, bits: int = 32) -> int:
+    """An int32 or int64 field as Google's parser reads it: a JSON number or a string of one,
+    integral and in range; absent means 0."""
     value = get(obj, name)
+    if value is None:
+        return 0
+    result = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        try:
+            result = int(value)
+        except ValueError:  # "1e2", "5.0": an integral number written as a float
+            as_float = float(value)
+            result = int(as_float) if as_float.is_integer() else None
+    if result is None:
+        raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not an integer: {value!r}")
+    low, high = _INTEGER_RANGES[bits]
+    if not low <= result <= high:
+        raise RowError(rejects.BAD_NUMBER,
+                       f"{where}.{name} is {value!r}, outside the int{bits} range")
+    return result
+
+
+def duration(obj: Any, name: str, where: str) -> float:
+    """A google.protobuf.Duration in seconds: "12.5s" as proto3 JSON writes it, or the export
+    guide's {"seconds": 12, "nanos": 500000000}; absent means 0."""
+    value = get(obj, name)
+    path = f"{where}.{name}"
     if value is None:
         return 0.0
     if isinstance(value, str):
-        if not value.endswith("s"):
-            raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not a duration: {value!r}")
-        try:
-            return float(value[:-1])
-        except ValueError:
+        if not _DURATION_TEXT.fullmatch(value):
             raise RowError(rejects.BAD_NUMBER,
-                           f"{where}.{name} is not a duration: {value!r}") from None
-    if isinstance(value, dict):
-        path = f"{where}.{name}"
-        return number(value, "seconds", path) + number(value, "nanos", path) / 1e9
-    raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not a duration: {value!r}")
+                           f"{path} is not a duration like \"12.5s\": {value!r}")
+        whole, seconds = int(value[:-1].partition(".")[0]), float(value[:-1])
+    elif isinstance(value, dict):
+        nanos = integer(value, "nanos", path)
+        if abs(nanos) > 999_999_999:
+            raise RowError(rejects.BAD_NUMBER, f"{path}.nanos is {nanos}, outside +-999999999")
+        whole = integer(value, "seconds", path, bits=64)
+        seconds = whole + nanos / 1e9
+    else:
+        raise RowError(rejects.BAD_NUMBER, f"{path} is not a duration: {value!r}")
+    if abs(whole) > _DURATION_MAX_SECONDS:
+        raise RowError(rejects.BAD_NUMBER, f"{path} is {value!r}, outside a Duration's range")
+    return seconds
 
 
 def display_name(annotation_value: dict, where: str) -> str:

@@ -190,9 +190,7 @@ def video_object_detection(fields: list[str], start: int) -> list[str]:
 def video_object_tracking(fields: list[str], start: int) -> list[str]:
     _expect_fields(fields, start + 3 + _BOX_FIELDS,
                    "label, instance id, timestamp and four x,y corners")
-    label = _label(fields, start)
-    if not fields[start + 1]:
-        raise RowError(rejects.MISSING_FIELD, f"column {start + 2} (instance id) is empty")
+    label = _label(fields, start)  # the instance id (next column) may be empty
     _timestamp(fields, start + 2)
     _check_box(fields, start + 3)
     return [label]

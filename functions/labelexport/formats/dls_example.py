@@ -23,17 +23,39 @@ _COLOR_KEY = re.compile(r"rgb\((\d{1,3}),(\d{1,3}),(\d{1,3})\)")
 ValueValidator = Callable[[dict, str, dict], list[str]]
 
 
-def _vertices(container: dict, field: str, where: str) -> list[tuple[float, float]]:
+# Where a shape keeps its vertices: normalized ones (floats in [0, 1]) or pixel ones (integers
+# >= 0; their upper bound is the image's size, which an export does not give).
+_VERTEX_LISTS = {"normalizedBoundingPoly": "normalizedVertices", "boundingPoly": "vertices",
+                 "normalizedPolyline": "normalizedVertices", "polyline": "vertices"}
+_POLY_FIELDS = ("normalizedBoundingPoly", "boundingPoly")
+_POLYLINE_FIELDS = ("normalizedPolyline", "polyline")
+
+
+def _vertices(container: dict, fields: tuple[str, ...], where: str) -> list[tuple[float, float]]:
+    """The vertices of the first of `fields` that `container` has (they are a oneof)."""
+    field = next((f for f in fields if pj.get(container, f) is not None), None)
+    if field is None:
+        raise RowError(rejects.MISSING_FIELD, f"{where} has no {' or '.join(fields)}")
     poly = pj.get_object(container, field, where)
-    points = pj.get_list(poly, "normalizedVertices", f"{where}.{field}")
+    key = _VERTEX_LISTS[field]
+    points = pj.get(poly, key, [])  # proto3 JSON leaves an empty list out
+    if not isinstance(points, list):
+        raise RowError(rejects.MISSING_FIELD, f"{where}.{field}.{key} is not a list")
+    pixels = key == "vertices"
     result = []
     for k, vertex in enumerate(points):
-        at = f"{where}.{field}.normalizedVertices[{k}]"
+        at = f"{where}.{field}.{key}[{k}]"
         if not isinstance(vertex, dict):
             raise RowError(rejects.MISSING_FIELD, f"{at} is not an object")
-        x, y = pj.number(vertex, "x", at), pj.number(vertex, "y", at)  # absent means 0
+        if pixels:
+            x, y = pj.integer(vertex, "x", at), pj.integer(vertex, "y", at)  # absent means 0
+        else:
+            x, y = pj.number(vertex, "x", at), pj.number(vertex, "y", at)
         for axis, value in (("x", x), ("y", y)):
-            if not 0.0 <= value <= 1.0:
+            if pixels and value < 0:
+                raise RowError(rejects.COORDINATE_OUT_OF_RANGE,
+                               f"{at}.{axis} is {value}, a pixel coordinate below 0")
+            if not pixels and not 0.0 <= value <= 1.0:
                 raise RowError(rejects.COORDINATE_OUT_OF_RANGE, f"{at}.{axis} is {value}, "
                                "outside [0, 1]")
         result.append((x, y))
@@ -58,9 +80,8 @@ def classification(value: dict, where: str, example: dict) -> list[str]:
 def poly(minimum: int, exact: int | None = None, box: bool = False) -> ValueValidator:
     def validate(value: dict, where: str, example: dict) -> list[str]:
         label = pj.display_name(value, where)
-        field = "normalizedPolyline" if pj.get(value, "normalizedPolyline") is not None \
-            else "normalizedBoundingPoly"
-        points = _vertices(value, field, where)
+        polyline = any(pj.get(value, f) is not None for f in _POLYLINE_FIELDS)
+        points = _vertices(value, _POLYLINE_FIELDS if polyline else _POLY_FIELDS, where)
         if box:
             _check_box(points, where)
         elif len(points) < minimum or (exact is not None and len(points) != exact):
@@ -137,7 +158,7 @@ def video_tracking(value: dict, where: str, example: dict) -> list[str]:
         raise RowError(rejects.MISSING_FIELD, f"{where}.objectTrackingFrames is empty")
     for k, frame in enumerate(frames):
         at = f"{where}.objectTrackingFrames[{k}]"
-        _check_box(_vertices(frame, "normalizedBoundingPoly", at), at)
+        _check_box(_vertices(frame, _POLY_FIELDS, at), at)
         if pj.duration(frame, "timeOffset", at) < 0:
             raise RowError(rejects.BAD_TIME_SEGMENT, f"{at}.timeOffset is negative")
     return [label]
@@ -148,11 +169,11 @@ def text_entity(value: dict, where: str, example: dict) -> list[str]:
     if pj.get(value, "sequentialSegment") is not None:  # the published proto's name for it
         segment = pj.get_object(value, "sequentialSegment", where)
         at = f"{where}.sequentialSegment"
-        start, end = pj.number(segment, "start", at), pj.number(segment, "end", at)
+        start, end = pj.integer(segment, "start", at), pj.integer(segment, "end", at)
     else:  # the export guide's
         segment = pj.get_object(value, "textSegment", where)
         at = f"{where}.textSegment"
-        start, end = pj.number(segment, "startOffset", at), pj.number(segment, "endOffset", at)
+        start, end = pj.integer(segment, "startOffset", at), pj.integer(segment, "endOffset", at)
     content = pj.get(pj.get(example, "textPayload"), "textContent")
     limit = len(content) if isinstance(content, str) else None
     if not (0 <= start < end) or (limit is not None and end > limit):
