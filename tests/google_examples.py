@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from google.cloud import datalabeling_v1beta1 as dl
 from google.protobuf import duration_pb2, json_format
-from labelexport.annotation_types import NAMES
+from labelexport import formats
 
 ANNOTATED = "projects/demo-project/datasets/ds/annotatedDatasets/ads"
 OPERATOR = dl.AnnotationSource.OPERATOR
@@ -260,7 +260,8 @@ _BUILDERS = (_classification, _boxes, _oriented_boxes, _polygons, _polylines, _s
 def google_examples() -> list[GoogleExample]:
     """Every annotation type in scope, in each form its proto allows."""
     found = [built for builder in _BUILDERS for built in builder()]
-    missing = set(NAMES) - {e.annotation_type for e in found}
+    names = {f.name for f in formats.FORMATS if f.family == formats.DATALABELING}
+    missing = names - {e.annotation_type for e in found}
     assert not missing, f"no Google-built example for {sorted(missing)}"
     return found
 

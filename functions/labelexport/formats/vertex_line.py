@@ -102,21 +102,9 @@ def ml_use_of(line: dict) -> str:
 def number(obj: dict, name: str, where: str, default: float | None = None) -> float:
     """A number: a JSON number or a numeric string, finite; absent means `default` (proto3
     JSON leaves zeros out), or is an error without one."""
-    value = field(obj, name)
-    if value is None:
-        if default is not None:
-            return default
+    if field(obj, name) is None and default is None:
         raise RowError(rejects.MISSING_FIELD, f"{where}.{name} is missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not a number: {value!r}"[:300])
-    try:
-        result = float(value)
-    except ValueError:
-        raise RowError(rejects.BAD_NUMBER,
-                       f"{where}.{name} is not a number: {value!r}"[:300]) from None
-    if not math.isfinite(result):
-        raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not a finite number: {value!r}")
-    return result
+    return pj.number(obj, name, where, 0.0 if default is None else default)
 
 
 def unit(obj: dict, name: str, where: str) -> float:
@@ -129,19 +117,13 @@ def unit(obj: dict, name: str, where: str) -> float:
 
 
 def integer(obj: dict, name: str, where: str, default: int | None = None) -> int:
-    """An int32/int64: a whole JSON number or a string of one (as proto3 JSON writes int64)."""
-    value = field(obj, name)
-    if value is None:
+    """An int64: a whole JSON number or a string of one (as proto3 JSON writes int64); absent
+    means `default`, or is an error without one."""
+    if field(obj, name) is None:
         if default is None:
             raise RowError(rejects.MISSING_FIELD, f"{where}.{name} is missing")
         return default
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,19}", value.strip()):
-        return int(value)
-    raise RowError(rejects.BAD_NUMBER, f"{where}.{name} is not a whole number: {value!r}"[:300])
+    return pj.integer(obj, name, where, bits=64)
 
 
 def duration(obj: dict, name: str, where: str, default: float,
