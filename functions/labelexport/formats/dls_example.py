@@ -7,8 +7,6 @@ import binascii
 import re
 from collections.abc import Callable
 
-import msgspec
-
 from labelexport import proto_json as pj
 from labelexport import rejects
 from labelexport.formats import typed
@@ -283,14 +281,14 @@ def typed_example(name: str, media: str, value_fields: list[tuple[str, type]],
         value = typed.struct(f"{name}Value", value_fields, forbid_unknown_fields=True)
     else:  # a null is a key too: UNSET, not None, when absent
         value = typed.struct(f"{name}Value", [
-            (key, kind | msgspec.UnsetType, msgspec.UNSET) for key, kind in value_fields],
+            (key, typed.optional(kind), typed.UNSET) for key, kind in value_fields],
             forbid_unknown_fields=True)
     annotation = typed.struct(f"{name}Annotation", [("annotationValue", value)])
     example = typed.struct(f"{name}Example", [
         (_PAYLOADS[media], _TYPED_PAYLOADS[media]),
         ("name", str, ""),
         ("annotations", list[annotation], []),
-        ("dataItemResourceLabels", dict[str, str] | None, None),
+        ("dataItemResourceLabels", typed.optional(dict[str, str]), typed.UNSET),
         ("mlUse", str, ""),
     ])
     payload_field, uri_field = _PAYLOADS[media], _URI_FIELDS[media]
@@ -301,7 +299,7 @@ def typed_example(name: str, media: str, value_fields: list[tuple[str, type]],
         if single is not None:
             return getattr(annotation_value, single)
         bodies = [b for b in (getattr(annotation_value, k) for k in keys)
-                  if b is not msgspec.UNSET]
+                  if b is not typed.UNSET]
         if len(bodies) != 1:
             raise typed.NotTyped("not exactly one annotation value")
         return bodies[0]
@@ -315,7 +313,7 @@ def typed_example(name: str, media: str, value_fields: list[tuple[str, type]],
         for each in line.annotations:
             labels += value_labels(body(each.annotationValue))
         resource_labels = line.dataItemResourceLabels
-        use = resource_labels.get(ML_USE_LABEL) if resource_labels is not None else None
+        use = resource_labels.get(ML_USE_LABEL) if resource_labels is not typed.UNSET else None
         return item, line.mlUse if use is None else use, labels
 
     return typed.typed_decoder(example, extract)

@@ -238,7 +238,8 @@ TypedBox = typed.struct("VertexBox", [("displayName", typed.Label), ("xMin", typ
                                       ("yMax", typed.Unit, 0.0)])
 TypedLabel = typed.struct("VertexClassification", [("displayName", typed.Label)])
 _TYPED_DATA = {"image": [("imageGcsUri", str)], "video": [("videoGcsUri", str)],
-               "text": [("textContent", str | None, None), ("textGcsUri", str | None, None)]}
+               "text": [("textContent", typed.optional(str), typed.UNSET),
+                        ("textGcsUri", typed.optional(str), typed.UNSET)]}
 
 
 def typed_box_ok(box) -> bool:
@@ -261,21 +262,25 @@ def typed_line(name: str, media: str, own: list[tuple],
     refused = tuple(s for key in sorted(ANNOTATION_KEYS - own_keys)
                     for s in (key, pj.snake(key))) + ("TemporalBoundingBoxAnnotations",)
     line_type = typed.struct(f"{name}Line", _TYPED_DATA[media] + own + [
-        ("dataItemResourceLabels", dict[str, str] | None, None)], refused=refused)
+        ("dataItemResourceLabels", typed.optional(dict[str, str]), typed.UNSET)],
+        refused=refused)
     data_key = _TYPED_DATA[media][0][0]
 
     def extract(line) -> tuple[str, str, list[str]]:
         text = None
         if media == "text":
             text, uri = line.textContent, line.textGcsUri
-            if (text is None) == (uri is None):
+            if (text is typed.UNSET) == (uri is typed.UNSET):
                 raise typed.NotTyped("not exactly one of textContent and textGcsUri")
-            item = _text_item(text) if text is not None else _typed_uri(uri)
+            if text is typed.UNSET:
+                text, item = None, _typed_uri(uri)
+            else:
+                item = _text_item(text)
         else:
             item = _typed_uri(getattr(line, data_key))
         labels = labels_of(line, text)
         resource_labels = line.dataItemResourceLabels
-        if resource_labels is None:
+        if resource_labels is typed.UNSET:
             return item, "", labels
         use = resource_labels.get(ML_USE_LABEL)
         return item, resource_labels.get("ml_use", "") if use is None else use, labels
@@ -285,12 +290,12 @@ def typed_line(name: str, media: str, own: list[tuple],
 
 def typed_single_label(line, text: str | None) -> list[str]:
     annotation = line.classificationAnnotation
-    return [] if annotation is None else [annotation.displayName]
+    return [] if annotation is typed.UNSET else [annotation.displayName]
 
 
 def typed_multi_label(line, text: str | None) -> list[str]:
     return [a.displayName for a in line.classificationAnnotations]
 
 
-SINGLE_LABEL_FIELDS = [("classificationAnnotation", TypedLabel | None, None)]
+SINGLE_LABEL_FIELDS = [("classificationAnnotation", typed.optional(TypedLabel), typed.UNSET)]
 MULTI_LABEL_FIELDS = [("classificationAnnotations", list[TypedLabel], [])]
