@@ -8,6 +8,9 @@ Two datasets, both image bounding boxes:
   x1 < x2 and y1 < y2 inside [0, 1].
 * JSONL, one example per line in proto3 JSON (camelCase names, zero values omitted) with 1 to 6
   ``imageBoundingPolyAnnotation`` annotations.
+* Vertex, one Vertex AI ``image_bounding_box`` line per image: ``imageGcsUri``, 1 to 6
+  ``boundingBoxAnnotations`` naming their annotation set, the ML use (some lines) in
+  ``dataItemResourceLabels``.
 
 Output depends only on (size, seed): the work is cut into fixed chunks, each seeded from
 (seed, chunk index), so the bytes do not depend on how many processes build them. Files are
@@ -15,6 +18,7 @@ cached under ``bench/out/data`` keyed by kind, size, seed and generator version.
 
     python bench/generate.py csv 1e6            # prints the path (and builds it if missing)
     python bench/generate.py jsonl 1e6 --seed 7
+    python bench/generate.py vertex 1e6
 """
 
 from __future__ import annotations
@@ -138,10 +142,45 @@ def _jsonl_chunk(args: tuple[int, int, int, int]) -> tuple[bytes, int]:
     return "".join(out).encode("ascii"), annotations
 
 
+_VERTEX_ML_USE = {"TRAIN": "training", "VALIDATION": "validation", "TEST": "test"}
+
+
+def _vertex_chunk(args: tuple[int, int, int, int]) -> tuple[bytes, int]:
+    """Vertex AI lines of chunk ``index``; returns (data, number of annotations)."""
+    seed, index, lines, max_boxes = args
+    rng = random.Random(seed * 1_000_003 + 900_001 + index)
+    r = rng.random
+    labels, n_labels = LABELS, len(LABELS)
+    mlu, n_mlu = _ML_USE_TABLE, len(_ML_USE_TABLE)
+    j = _JSON_COORD
+    out: list[str] = []
+    annotations = 0
+    first = index * CHUNK_EXAMPLES
+    for k in range(lines):
+        boxes = []
+        for _ in range(1 + int(r() * max_boxes)):
+            x1, y1, x2, y2 = _box(r)
+            boxes.append(
+                f'{{"displayName":"{labels[int(r() * n_labels)]}","xMin":{j[x1] or 0},'
+                f'"xMax":{j[x2]},"yMin":{j[y1] or 0},"yMax":{j[y2]},"annotationResourceLabels":'
+                '{"aiplatform.googleapis.com/annotation_set_name":"shelf-boxes"}}')
+        annotations += len(boxes)
+        use = _VERTEX_ML_USE.get(mlu[int(r() * n_mlu)])
+        labels_part = (f',"dataItemResourceLabels":{{"aiplatform.googleapis.com/ml_use":"{use}"}}'
+                       if use else "")
+        out.append(f'{{"imageGcsUri":"{BUCKET_PREFIX}/image_{first + k:08d}.jpg",'
+                   f'"boundingBoxAnnotations":[{",".join(boxes)}]{labels_part}}}\n')
+    return "".join(out).encode("ascii"), annotations
+
+
+_WORK = {"csv": (_csv_chunk, CHUNK_ROWS), "jsonl": (_jsonl_chunk, CHUNK_EXAMPLES),
+         "vertex": (_vertex_chunk, CHUNK_EXAMPLES)}
+
+
 def dataset_path(
     kind: str, size: int, seed: int = DEFAULT_SEED, max_boxes: int = MAX_BOXES
 ) -> Path:
-    ext = {"csv": "csv", "jsonl": "jsonl"}[kind]
+    ext = {"csv": "csv", "jsonl": "jsonl", "vertex": "jsonl"}[kind]
     return OUT_DIR / f"boxes-{kind}-{size}-b{max_boxes}-s{seed}-v{GENERATOR_VERSION}.{ext}"
 
 
@@ -161,7 +200,7 @@ def ensure_dataset(
             return path, meta
     path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    work, per_chunk = (_csv_chunk, CHUNK_ROWS) if kind == "csv" else (_jsonl_chunk, CHUNK_EXAMPLES)
+    work, per_chunk = _WORK[kind]
     chunks = [
         (seed, i, min(per_chunk, size - start), max_boxes)
         for i, start in enumerate(range(0, size, per_chunk))
@@ -201,7 +240,7 @@ def parse_size(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["csv", "jsonl"])
+    parser.add_argument("kind", choices=sorted(_WORK))
     parser.add_argument("size", type=parse_size, help="CSV rows or JSONL lines (1e6 is fine)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--max-boxes", type=int, default=MAX_BOXES, help="boxes per image: 1..N")

@@ -10,6 +10,8 @@ RSS of the child (os.wait4), MB/s (input bytes / wall) and the ratio to awk's wa
 * pandas (CSV only): read_csv in chunks, all text, group by column 0, append per-value files;
   "pandas-whole" reads the file in one go (run up to --pandas-whole-max rows, for its memory).
 * DuckDB (CSV only): COPY (SELECT * FROM read_csv(..., all_varchar)) TO DIR (PARTITION_BY ...).
+* json.loads and msgspec (JSONL only): parse every line (json.loads into dicts; msgspec into
+  typed structs of the schema), append it to one of three files by its item, no validation.
 
 The targets (labelexport on 10^7 CSV rows: at most 6x awk's time, at most 300 MB peak RSS) are
 reported, never asserted. Memory probes (each CSV size again, but up to 60 boxes per image, so
@@ -42,8 +44,10 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402  (bench/ is not a package)
 
 OUT = HERE / "out"
-TOOLS = ("labelexport", "awk", "pandas", "duckdb")
+TOOLS = ("labelexport", "awk", "pandas", "duckdb", "json.loads", "msgspec")
+JSON_TOOLS = ("labelexport", "awk", "json.loads", "msgspec")
 ANNOTATION_TYPE = "IMAGE_BOUNDING_BOX_ANNOTATION"
+VERTEX_ANNOTATION_TYPE = "image_bounding_box"
 TARGET_RATIO = 6.0
 TARGET_RSS_MB = 300.0
 PROBE_MAX_BOXES = 60
@@ -52,6 +56,8 @@ AWK_CSV = '{print > $1".csv"}'
 # $1 of a JSON line is '{"name":"projects/.../examples/ID"', not a usable file name (it holds
 # slashes and is distinct per line), so the floor keys on one hex digit of the example id.
 AWK_JSONL = '{print > (substr($1, length($1) - 1, 1) ".jsonl")}'
+# $1 of a Vertex line ends with the image URI's '.jpg"': key on its last digit.
+AWK_VERTEX = '{print > (substr($1, length($1) - 5, 1) ".jsonl")}'
 AWK_JSONL_NOTE = (
     "JSONL: awk is the I/O floor, not a split (no JSON parsing): the same command, with the\n"
     "   file name taken from one hex digit of the example name in $1."
@@ -156,14 +162,25 @@ def plan_datasets(args) -> list[dict]:
         lines = args.jsonl_size
         plan.append({
             "id": f"jsonl-{human(lines)}", "kind": "jsonl", "size": lines,
-            "max_boxes": generate.MAX_BOXES,
-            "tools": [t for t in ("labelexport", "awk") if t in only],
-            "title": f"JSONL bounding-box examples, {lines:,} lines",
+            "max_boxes": generate.MAX_BOXES, "schema": "datalabeling",
+            "tools": [t for t in JSON_TOOLS if t in only],
+            "title": f"Data Labeling JSONL bounding-box examples, {lines:,} lines",
             "note": AWK_JSONL_NOTE,
         })
+    if args.vertex_size:
+        lines = args.vertex_size
+        plan.append({
+            "id": f"vertex-{human(lines)}", "kind": "vertex", "size": lines,
+            "max_boxes": generate.MAX_BOXES, "schema": "vertex",
+            "annotation_type": VERTEX_ANNOTATION_TYPE,
+            "tools": [t for t in JSON_TOOLS if t in only],
+            "title": f"Vertex AI image_bounding_box JSONL, {lines:,} lines",
+            "note": AWK_JSONL_NOTE.replace("one hex digit of the example name",
+                                           "the last digit of the image URI"),
+        })
     if args.labelexport_base:
-        for ds in plan:
-            if "labelexport" in ds["tools"]:
+        for ds in plan:  # an earlier build may not know the Vertex formats
+            if "labelexport" in ds["tools"] and ds["kind"] != "vertex":
                 ds["tools"].insert(ds["tools"].index("labelexport") + 1, "labelexport-base")
     return [d for d in plan if d["tools"]]
 
@@ -171,15 +188,27 @@ def plan_datasets(args) -> list[dict]:
 def command(tool: str, ds: dict, src: Path, run_dir: Path, args) -> tuple[list[str], Path, Path]:
     """(argv, cwd, output dir) for one tool on one dataset."""
     out = run_dir / "out"
+    cmd, cwd, out = _command(tool, ds, src, run_dir, out, args)
+    if args.one_core:
+        cmd = ["taskset", "-c", "0", *cmd]
+    return cmd, cwd, out
+
+
+def _command(tool: str, ds: dict, src: Path, run_dir: Path, out: Path, args):
     if tool == "awk":
-        return [args.awk, "-F,", AWK_JSONL if ds["kind"] == "jsonl" else AWK_CSV, str(src)], \
-            run_dir, run_dir
+        script = {"csv": AWK_CSV, "jsonl": AWK_JSONL, "vertex": AWK_VERTEX}[ds["kind"]]
+        return [args.awk, "-F,", script, str(src)], run_dir, run_dir
     if tool in ("labelexport", "labelexport-base"):
         program = args.labelexport if tool == "labelexport" else args.labelexport_base
-        cmd = [program, "split", str(src), "--out", str(out), "--type", ANNOTATION_TYPE]
-        if ds["kind"] == "jsonl":
+        cmd = [program, "split", str(src), "--out", str(out),
+               "--type", ds.get("annotation_type", ANNOTATION_TYPE)]
+        if ds["kind"] != "csv":
             cmd[5:5] = ["--format", "jsonl"]
         return cmd, run_dir, out
+    if tool in ("json.loads", "msgspec"):
+        parser = "json" if tool == "json.loads" else "msgspec"
+        return [sys.executable, str(HERE / "baselines" / "json_split.py"), str(src), str(out),
+                "--parser", parser, "--schema", ds["schema"]], run_dir, out
     if tool in ("pandas", "pandas-whole"):
         cmd = [args.baseline_python, str(HERE / "baselines" / "pandas_split.py"), str(src),
                str(out)]
@@ -230,7 +259,7 @@ def run_one(tool: str, ds: dict, rep: int, args) -> dict:
     return res
 
 
-def summarize(samples: list[dict], size_bytes: int) -> dict:
+def summarize(samples: list[dict], size_bytes: int, rows: int) -> dict:
     ok = [s for s in samples if s["ok"]]
     if not ok:
         return {"ok": False, "runs": len(samples)}
@@ -242,6 +271,7 @@ def summarize(samples: list[dict], size_bytes: int) -> dict:
         "wall_s_all": [round(s["wall_s"], 3) for s in ok],
         "cpu_s": statistics.median(s["cpu_s"] for s in ok),
         "mb_per_s": size_bytes / 1e6 / wall if wall > 0 else None,
+        "rows_per_s": rows / wall if wall > 0 else None,
         "peak_rss_mb": statistics.median(s["peak_rss_bytes"] for s in ok) / 1e6,
         "peak_rss_mb_max": max(s["peak_rss_bytes"] for s in ok) / 1e6,
         "output_files": ok[-1]["output_files"],
@@ -270,7 +300,7 @@ def targets_for(ds: dict, summ: dict, args) -> dict | None:
 def print_table(ds: dict, summ: dict, target: dict | None, args) -> None:
     meta = ds["meta"]
     runs = sorted({s["runs"] for s in summ.values() if s.get("ok")}) or [0]
-    items_word = "examples" if ds["kind"] == "jsonl" else "images"
+    items_word = {"jsonl": "examples", "vertex": "lines"}.get(ds["kind"], "images")
     print()
     print(f"== {ds['title']}")
     print(f"   {meta['items']:,} {items_word}, {meta['labels']} labels, "
@@ -280,7 +310,8 @@ def print_table(ds: dict, summ: dict, target: dict | None, args) -> None:
     awk = summ.get("awk")
     awk_wall = awk["wall_s"] if awk and awk.get("ok") else None
     floored = False
-    header = f"   {'tool':<17}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}{'cpu s':>9}{'x awk':>8}"
+    header = (f"   {'tool':<17}{'wall s':>9}{'MB/s':>9}{'rows/s':>11}{'peak RSS MB':>13}"
+              f"{'cpu s':>9}{'x awk':>8}")
     print(header + "  target (<=6x awk, <=300 MB)")
     for tool in ds["tools"]:
         s = summ[tool]
@@ -292,7 +323,8 @@ def print_table(ds: dict, summ: dict, target: dict | None, args) -> None:
         if s["peak_rss_mb"] <= args.rss_floor_mb * 1.05:
             rss = f"<={args.rss_floor_mb:.1f}*"
             floored = True
-        line = (f"   {tool:<17}{s['wall_s']:>9.2f}{s['mb_per_s']:>9.1f}{rss:>13}"
+        line = (f"   {tool:<17}{s['wall_s']:>9.2f}{s['mb_per_s']:>9.1f}{s['rows_per_s']:>11,.0f}"
+                f"{rss:>13}"
                 f"{s['cpu_s']:>9.2f}{ratio:>8}")
         if tool == "labelexport":
             if target:
@@ -449,6 +481,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="CSV row counts (default 1e6,1e7)")
     p.add_argument("--jsonl-size", type=lambda t: 0 if t == "0" else generate.parse_size(t),
                    default=10**6, help="JSONL lines (default 1e6; 0 to skip)")
+    p.add_argument("--vertex-size", type=lambda t: 0 if t == "0" else generate.parse_size(t),
+                   default=10**6, help="Vertex AI JSONL lines (default 1e6; 0 to skip)")
+    p.add_argument("--one-core", action="store_true",
+                   help="run every tool on one CPU (taskset -c 0): per-core throughput")
     p.add_argument("--only", type=lambda t: [x.strip() for x in t.split(",") if x.strip()],
                    default=list(TOOLS), help=f"tools to run, from {','.join(TOOLS)}")
     p.add_argument("--labelexport", default=str(Path(sys.executable).parent / "labelexport"),
@@ -517,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
                 status = "ok" if res["ok"] else f"FAILED (exit {res['exit']})"
                 log(f"[{ds['id']}] {tool} {rep + 1}/{repeat}: {res['wall_s']:.2f} s, "
                     f"{res['peak_rss_bytes'] / 1e6:.1f} MB, {status}")
-        summ = {t: summarize(s, ds["meta"]["bytes"]) for t, s in samples.items()}
+        summ = {t: summarize(s, ds["meta"]["bytes"], ds["meta"]["rows"])
+                for t, s in samples.items()}
         target = targets_for(ds, summ, args)
         results[ds["id"]] = {
             "title": ds["title"], "kind": ds["kind"], "path": str(ds["path"]),
@@ -546,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     args.results.write_text(json.dumps({
         "environment": env,
         "settings": {
-            "sizes": args.sizes, "jsonl_size": args.jsonl_size, "only": args.only,
+            "sizes": args.sizes, "jsonl_size": args.jsonl_size, "vertex_size": args.vertex_size,
+            "one_core": args.one_core, "only": args.only,
             "repeat": args.repeat or "auto", "seed": args.seed,
             "targets": {"rows": args.target_rows, "max_ratio_to_awk": TARGET_RATIO,
                         "max_peak_rss_mb": TARGET_RSS_MB},

@@ -109,13 +109,21 @@ def _append(target: Path, source: Path) -> None:
         shutil.copyfileobj(extra, out, _COPY_BYTES)
 
 
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's limit, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def split_local_export(path: str, job: SplitJob, dest: str | None,
                        on_bytes: Callable[[int], None] | None = None) -> dict:
     """Like splitter.split_export on a local file into a local folder (or, dest None, a
     validation that writes nothing), on two processes when the file is large enough."""
     size = os.path.getsize(path)
     outputs: Outputs = LocalFolder(dest) if dest else Discard()
-    cut = _cut(path, size) if size >= MIN_PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else None
+    cut = _cut(path, size) if size >= MIN_PARALLEL_BYTES and _usable_cpus() > 1 else None
     if cut is None:
         with open(path, "rb") as stream:
             return split_export(stream, job, outputs, on_bytes)
