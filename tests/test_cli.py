@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack import vertex_samples
+
 LABELEXPORT = str(Path(sys.executable).with_name("labelexport"))
 BOX = "rose,0.1,0.1,,,0.3,0.3,,"
 GOOD = f"TRAIN,gs://b/a.png,{BOX}\nTEST,gs://b/b.png,{BOX}\n,gs://b/c.png,{BOX}\n"
@@ -224,3 +226,21 @@ def test_no_progress_when_stderr_is_not_a_terminal(big_export):
 def test_installed_command_is_silent_on_a_terminal_for_a_short_run(export):
     code, terminal, stdout = _run_on_pty([LABELEXPORT, "validate", str(export)])
     assert code == 0 and terminal == b"" and "status: ok" in stdout
+
+
+@pytest.mark.parametrize("schema", vertex_samples.SCHEMAS)
+def test_split_a_vertex_export_with_and_without_its_type(tmp_path, schema):
+    export = vertex_samples.render_export(vertex_samples.sample_for(schema))
+    source = tmp_path / "export.jsonl"
+    source.write_text(export.text(next(iter(export.files))))
+    for args, origin in (((), "inferred"), (("--type", schema), "option"),
+                         (("--type", vertex_samples.IOFORMAT_SCHEMA.format(schema)), "option")):
+        out = tmp_path / f"out-{origin}-{len(args)}"
+        done = cli("split", str(source), "--out", str(out), "--json", *args)
+        assert done.returncode == 0, done.stderr
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["source"]["annotationType"] == schema
+        assert manifest["source"]["annotationTypeSource"] == origin
+        assert manifest["rows"]["rejected"] == 0
+        assert sorted(p.name for p in out.iterdir()) == [
+            "manifest.json", "rejected.jsonl", "test.jsonl", "train.jsonl", "validation.jsonl"]

@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="export file: a local path or gs://bucket/object")
         command.add_argument("--type", dest="annotation_type", metavar="TYPE",
                              type=_arg_type(lambda t: formats.lookup(t).name),
-                             help="Data Labeling AnnotationType name (default: inferred)")
+                             help="Data Labeling AnnotationType name or Vertex AI import "
+                                  "schema name or URI (default: inferred)")
         command.add_argument("--format", type=_arg_type(config.parse_format),
                              metavar="csv|jsonl", help="export format (default: from the file)")
         command.add_argument("--json", action="store_true",

@@ -54,6 +54,7 @@ class Format:
     # (two-point polylines look like boxes; longer ones beside them tell them apart).
     inferred_from_mix: frozenset[str] = frozenset()
     export_to_folder: bool = False  # the backend writes several files into a folder
+    has_validation_split: bool = True  # False: its datasets have training and test items only
     aliases: tuple[str, ...] = field(default=(), compare=False)  # other names it answers to
 
     @property

@@ -228,7 +228,8 @@ def has_key(*keys: str, media: str | None = None) -> JsonlShape:
 
 def schema_format(media: str, name: str, **parts) -> Format:
     """A Vertex format named by its import schema, which it also answers to by URI."""
-    return Format(name, VERTEX, media, aliases=(SCHEMA_URI.format(name),), **parts)
+    return Format(name, VERTEX, media, aliases=(SCHEMA_URI.format(name),),
+                  has_validation_split=media != "video", **parts)
 
 
 # --------------------------------------------------------------------------- typed fast path
