@@ -12,7 +12,13 @@ import pytest
 from labelexport.config import SplitPolicy
 from labelexport.manifest import Source, build_manifest
 from labelexport.outputs import LocalFolder
-from labelexport.report import SHOWN_WARNINGS, TOP_LABELS, label_rows, render_report
+from labelexport.report import (
+    SHOWN_WARNINGS,
+    SPLIT_STYLES,
+    TOP_LABELS,
+    label_rows,
+    render_report,
+)
 from labelexport.router import Counts
 from labelexport.splitter import SplitJob, split_export
 from report_html import parse
@@ -99,6 +105,24 @@ def test_text_from_the_export_is_escaped():
     page = parse(html)
     assert page.find("g", data_label=hostile).text.startswith(hostile)
     assert hostile in page.find(id="first-rejected").text
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance (WCAG) of "#RRGGBB": what a greyscale print keeps of a colour."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_each_split_has_its_own_pattern_and_a_distinct_grey():
+    fills = [style["fill"] for style in SPLIT_STYLES.values()]
+    assert len(set(fills)) == len(fills)
+    html = render_report(SMALL)
+    for fill in fills:
+        assert f'<pattern id="{fill[5:-1]}"' in html
+    greys = sorted(_luminance(style["colour"]) for style in SPLIT_STYLES.values())
+    assert all(b - a >= 0.05 for a, b in zip(greys, greys[1:], strict=False)), greys
 
 
 # --------------------------------------------------------------------------- what it shows

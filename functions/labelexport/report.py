@@ -32,7 +32,7 @@ SPLIT_STYLES = {
     "train": {"colour": "#0072B2", "fill": "url(#fill-train)"},
     "validation": {"colour": "#E69F00", "fill": "url(#fill-validation)"},
     "test": {"colour": "#009E73", "fill": "url(#fill-test)"},
-    "unassigned": {"colour": "#999999", "fill": "url(#fill-unassigned)"},
+    "unassigned": {"colour": "#C8C8C8", "fill": "url(#fill-unassigned)"},
 }
 
 
