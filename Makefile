@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 BENCH_VENV   := .venv-bench
 
-.PHONY: install test lint bench demo clean
+.PHONY: install chromium test lint bench demo clean
 
 $(BIN)/labelexport: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,20 @@ $(BENCH_VENV)/bin/python: bench/requirements.txt
 
 install: $(BIN)/labelexport $(CHECKOV_VENV)/bin/checkov
 
-test: install
+# Debian's Chromium renders the split report in the browser tests (tests/test_report_browser.py).
+# Installed only when missing; apt-get needs root, as CI and the project's machines have.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "the tests need Debian's chromium: run 'apt-get install chromium' as root" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "installing Debian's chromium for the report tests ..."; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+
+test: install chromium
 	$(BIN)/ruff check functions devstack tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -4,9 +4,10 @@
 
 Starts every part on loopback (devstack.pipeline.LocalPipeline), publishes a labeling-completion
 message for a sample annotated dataset (default: the bounding-box one, as CSV), waits for the
-result message and shows where the split files are, the counts per split and per label, and the
-rejected rows. Then it stops everything, also on Ctrl-C or on failure. With --keep-running the
-pipeline stays up, with the commands to drive it by hand printed, until Ctrl-C.
+result message and shows where the split files are, the counts per split and per label, the
+rejected rows, the warnings and where the report is. Then it stops everything, also on Ctrl-C
+or on failure. With --keep-running the pipeline stays up, with the commands to drive it by
+hand printed, until Ctrl-C.
 
 Exit status: 0 done (a `rejected` status is a result too), 1 failed (one line says why),
 2 bad usage, 130 interrupted (Ctrl-C), 143 on SIGTERM.
@@ -20,6 +21,8 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+
+from labelexport.split_warnings import describe
 
 from devstack import sample_exports
 from devstack.pipeline import LocalPipeline
@@ -120,6 +123,7 @@ def show_result(pipeline: LocalPipeline, manifest: dict, attributes: dict,
     for split in manifest["splits"].values():
         table.append([split["uri"].removeprefix(folder), str(split["rows"]), str(split["items"])])
     table.append([rejected["uri"].removeprefix(folder), str(rejected["rows"]), ""])
+    table.append(["report.html", "", ""])
     table.append(["manifest.json", "", ""])
     say(_table(table, right={1, 2}))
     say()
@@ -138,6 +142,21 @@ def show_result(pipeline: LocalPipeline, manifest: dict, attributes: dict,
         say()
     if rejected["rows"]:
         show_rejected(pipeline, rejected)
+    show_report(pipeline, manifest)
+
+
+def show_report(pipeline: LocalPipeline, manifest: dict) -> None:
+    """Where the report is; a copy outlives the emulator, which forgets it when it stops."""
+    for warning in manifest.get("warnings", []):
+        say(f"Warning: {warning['code']}: {describe(warning)}")
+    if manifest.get("warnings"):
+        say()
+    uri = manifest["report"]["uri"]
+    copy = pipeline.log_dir / "report.html"
+    copy.write_bytes(pipeline.read(uri))
+    say(f"Report: {uri} (Storage emulator)")
+    say(f"  a copy to open in a browser: {copy}")
+    say()
 
 
 def show_rejected(pipeline: LocalPipeline, rejected: dict) -> None:
@@ -171,6 +190,8 @@ def show_commands(pipeline: LocalPipeline, manifest: dict, annotated_dataset: st
     say(f"  {commands['list_splits']}")
     say(f"  gcloud storage cat {train} | head")
     say(f"  {pipeline.validate_command(train, inline_env=False)}")
+    say("See the runs, from their run records and manifests (one in full with its run id):")
+    say(f"  {commands['runs']}")
     say()
     say("Press Ctrl-C to stop everything.")
 

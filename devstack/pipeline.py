@@ -408,14 +408,16 @@ class LocalPipeline:
     def commands(self, annotated_dataset: str | None = None, fmt: str = "csv",
                  inline_env: bool = True) -> dict[str, str]:
         """The shell commands a person runs against this pipeline, by purpose: publish,
-        retry, results, dead_letters, list_splits. With `inline_env` each carries the
+        retry, results, dead_letters, list_splits, runs. With `inline_env` each carries the
         variables it needs; without, they assume `shell_env_lines()` was run."""
         annotated_dataset = annotated_dataset or self.annotated_dataset()
         gcloud = "gcloud"
         labelexport = _relative(LABELEXPORT)
+        storage_env = ""
         if inline_env:
             gcloud = " ".join([*(f"{k}={v}" for k, v in self.gcloud_env().items()), gcloud])
             labelexport = f"PUBSUB_EMULATOR_HOST={self.pubsub.host} {labelexport}"
+            storage_env = f"STORAGE_EMULATOR_HOST={self.storage.endpoint} "
         message = json.dumps({"annotatedDataset": annotated_dataset, "format": fmt})
         results = self.results_subscription.rsplit("/", 1)[1]
         table = "table(message.attributes.status,message.attributes.runId,message.data)"
@@ -430,6 +432,8 @@ class LocalPipeline:
             "dead_letters": (f"{gcloud} pubsub subscriptions pull {DEAD_LETTER_HOLD} "
                              f"--project={self.project} --auto-ack --limit=10"),
             "list_splits": f"{gcloud} storage ls 'gs://{self.split_bucket}/**'",
+            "runs": (f"{storage_env}{_relative(LABELEXPORT)} runs --bucket {self.export_bucket} "
+                     f"--split-bucket {self.split_bucket}"),
         }
 
     def validate_command(self, uri: str, inline_env: bool = True) -> str:

@@ -36,6 +36,7 @@ locals {
     UNASSIGNED_POLICY      = var.unassigned_policy
     SPLIT_RATIOS           = join(",", [for r in var.split_ratios : tostring(r)])
     MAX_REJECT_FRACTION    = tostring(var.max_reject_fraction)
+    MIN_ITEMS_PER_LABEL    = tostring(var.min_items_per_label)
     EVENT_MAX_AGE_SECONDS  = tostring(var.event_max_age_seconds)
     OPERATION_WAIT_SECONDS = tostring(var.operation_wait_seconds)
   }

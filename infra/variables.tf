@@ -310,6 +310,16 @@ variable "max_reject_fraction" {
   }
 }
 
+variable "min_items_per_label" {
+  description = "MIN_ITEMS_PER_LABEL: a label with fewer annotations than this in a split is warned of in the manifest (1: off; Vertex AI asks for at least 10 per label)."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.min_items_per_label >= 1 && floor(var.min_items_per_label) == var.min_items_per_label
+    error_message = "min_items_per_label must be a whole number of at least 1."
+  }
+}
+
 variable "event_max_age_seconds" {
   description = "EVENT_MAX_AGE_SECONDS: older events are dropped with an error result, not retried."
   type        = number

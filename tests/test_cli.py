@@ -1,10 +1,11 @@
-"""The `labelexport` command (DESIGN.md "Command line"): exit codes, one-line errors, where it
-writes, --json, and progress on a terminal only."""
+"""The `labelexport` command (README "The command line"): exit codes, one-line errors, where it
+writes, --json, the rejected rows and warnings it prints, and progress on a terminal only."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ from devstack import vertex_samples
 LABELEXPORT = str(Path(sys.executable).with_name("labelexport"))
 BOX = "rose,0.1,0.1,,,0.3,0.3,,"
 GOOD = f"TRAIN,gs://b/a.png,{BOX}\nTEST,gs://b/b.png,{BOX}\n,gs://b/c.png,{BOX}\n"
-FILES = ["manifest.json", "rejected.jsonl", "test.csv", "train.csv", "validation.csv"]
+FILES = ["manifest.json", "rejected.jsonl", "report.html", "test.csv", "train.csv",
+         "validation.csv"]
 
 
 def cli(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -77,12 +79,14 @@ def test_validate_writes_nothing_and_prints_the_same_counts(export, tmp_path):
     validated = json.loads(done.stdout)
     split = json.loads(cli("split", str(export), "--json").stdout)
     assert validated["status"] == split["status"] and validated["rows"] == split["rows"]
+    def counted(part: dict) -> dict:  # validate writes no file: no URI, no size
+        return {k: v for k, v in part.items() if k not in ("uri", "bytes")}
+
     for key in ("source", "rejected"):
-        assert {k: v for k, v in validated[key].items() if k != "uri"} == \
-            {k: v for k, v in split[key].items() if k != "uri"}
-    assert {n: {k: v for k, v in s.items() if k != "uri"} for n, s in
-            validated["splits"].items()} == \
-        {n: {k: v for k, v in s.items() if k != "uri"} for n, s in split["splits"].items()}
+        assert counted(validated[key]) == counted(split[key])
+    assert {n: counted(s) for n, s in validated["splits"].items()} == \
+        {n: counted(s) for n, s in split["splits"].items()}
+    assert validated["warnings"] == split["warnings"]
     summary = cli("validate", str(export))
     assert "rows: 3 read, 3 written, 0 rejected" in summary.stdout
     assert "->" not in summary.stdout  # no file named: none written
@@ -160,6 +164,103 @@ def test_type_and_format_options_are_recorded(export):
     source = json.loads(done.stdout)["source"]
     assert source["annotationType"] == "IMAGE_BOUNDING_BOX_ANNOTATION"
     assert source["annotationTypeSource"] == "option"
+
+
+# --------------------------------------------------------------------------- rejects, warnings
+
+BAD_ROWS = [  # (line, reason) of each bad row of BAD, in order
+    (2, "unknown_ml_use"), (4, "coordinate_out_of_range"), (5, "inverted_box"),
+    (6, "field_count"), (7, "bad_number")]
+BAD = "".join([
+    f"TRAIN,gs://b/a.png,{BOX}\n",
+    f"HOLDOUT,gs://b/b.png,{BOX}\n",
+    f"TEST,gs://b/c.png,{BOX}\n",
+    "TRAIN,gs://b/d.png,rose,0.1,0.1,,,1.5,0.3,,\n",
+    "TRAIN,gs://b/e.png,rose,0.5,0.5,,,0.3,0.3,,\n",
+    "TRAIN,gs://b/f.png,rose,0.1\n",
+    "TRAIN,gs://b/g.png,rose,x,0.1,,,0.3,0.3,,\n",
+])
+LINT = re.compile(r"^(?P<source>.+):(?P<line>\d+): (?P<reason>[a-z_]+): (?P<detail>\S.*)$")
+
+
+def _lint_lines(stdout: str) -> list[tuple[str, int, str]]:
+    return [(m["source"], int(m["line"]), m["reason"])
+            for m in map(LINT.match, stdout.splitlines()) if m and m["reason"] != "warning"]
+
+
+@pytest.fixture
+def bad_export(tmp_path) -> Path:
+    source = tmp_path / "bad.csv"
+    source.write_text(BAD)
+    return source
+
+
+def test_validate_prints_each_bad_row_like_a_linter(bad_export):
+    done = cli("validate", str(bad_export))
+    assert done.returncode == 1  # 5 of 7 rows rejected
+    assert _lint_lines(done.stdout) == [(str(bad_export), line, reason)
+                                        for line, reason in BAD_ROWS]
+    counts_end = done.stdout.index("rejected")  # the rows come after the counts
+    assert done.stdout.index(f"{bad_export}:2:") > counts_end
+    assert "more" not in done.stdout
+    assert f"{bad_export}:2: unknown_ml_use: column 1 (ML use) is 'HOLDOUT'" in done.stdout
+
+
+def test_max_errors_limits_the_rows_and_says_how_many_more(bad_export, tmp_path):
+    done = cli("validate", str(bad_export), "--max-errors", "2")
+    assert _lint_lines(done.stdout) == [(str(bad_export), line, reason)
+                                        for line, reason in BAD_ROWS[:2]]
+    assert "... and 3 more (labelexport split writes every one to rejected.jsonl)" in done.stdout
+    done = cli("split", str(bad_export), "--out", str(tmp_path / "o"), "--max-errors", "4")
+    assert len(_lint_lines(done.stdout)) == 4
+    assert f"... and 1 more in {tmp_path / 'o' / 'rejected.jsonl'}" in done.stdout
+    assert done.stdout.rstrip().endswith(f"report: {tmp_path / 'o' / 'report.html'}")
+    done = cli("validate", str(bad_export), "--max-errors", "0")
+    assert _lint_lines(done.stdout) == [] and "more" not in done.stdout
+    assert "5 rejected" in done.stdout
+
+
+@pytest.mark.parametrize("value", ["-1", "101", "x"])
+def test_max_errors_out_of_range_is_bad_usage(bad_export, value):
+    done = cli("validate", str(bad_export), "--max-errors", value)
+    assert done.returncode == 2 and "--max-errors" in done.stderr
+
+
+def test_json_output_is_the_manifest_only(bad_export):
+    done = cli("validate", str(bad_export), "--json")
+    manifest = json.loads(done.stdout)  # nothing else printed around it
+    assert [(r["line"], r["reason"]) for r in manifest["rejected"]["first"]] == BAD_ROWS
+
+
+def test_warnings_are_printed_and_do_not_change_the_status(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text("".join(f"TRAIN,gs://b/t{k}.png,{BOX}\n" for k in range(8)) +
+                      "".join(f"VALIDATION,gs://b/v{k}.png,{BOX}\n" for k in range(2)) +
+                      "TRAIN,gs://b/tulip.png,tulip,0.1,0.1,,,0.3,0.3,,\n" +
+                      f"TEST,gs://b/x.png,{BOX}\n")
+    done = cli("split", str(source), "--out", str(tmp_path / "o"), "--min-items-per-label", "3")
+    assert done.returncode == 0 and "status: ok" in done.stdout
+    warnings = [line for line in done.stdout.splitlines() if ": warning: " in line]
+    assert warnings == [  # split by split (train, validation, test), label by label
+        f"{source}: warning: label_rare_in_split: label 'tulip' has 1 in train, below the "
+        "minimum of 3",
+        f"{source}: warning: label_rare_in_split: label 'rose' has 2 in validation, below the "
+        "minimum of 3",
+        f"{source}: warning: label_missing_from_split: label 'tulip' has no item in validation",
+        f"{source}: warning: label_rare_in_split: label 'rose' has 1 in test, below the "
+        "minimum of 3",
+        f"{source}: warning: label_missing_from_split: label 'tulip' has no item in test",
+    ]
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["policy"]["minItemsPerLabel"] == 3
+    assert len(manifest["warnings"]) == len(warnings)
+
+
+@pytest.mark.parametrize("command", [[], ["split"], ["validate"], ["retry"], ["runs"]])
+def test_help_names_no_file_the_user_does_not_have(command):
+    done = cli(*command, "--help")
+    assert done.returncode == 0 and "usage: labelexport" in done.stdout
+    assert "DESIGN" not in done.stdout
 
 
 # --------------------------------------------------------------------------- progress
@@ -243,4 +344,5 @@ def test_split_a_vertex_export_with_and_without_its_type(tmp_path, schema):
         assert manifest["source"]["annotationTypeSource"] == origin
         assert manifest["rows"]["rejected"] == 0
         assert sorted(p.name for p in out.iterdir()) == [
-            "manifest.json", "rejected.jsonl", "test.jsonl", "train.jsonl", "validation.jsonl"]
+            "manifest.json", "rejected.jsonl", "report.html", "test.jsonl", "train.jsonl",
+            "validation.jsonl"]

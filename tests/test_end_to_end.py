@@ -71,6 +71,8 @@ def _check_ok(pipeline: LocalPipeline, sample, fmt: str, run_id: str, manifest: 
     files = pipeline.split_outputs(sample.name(pipeline.project), run_id)
     assert json.loads(files["manifest.json"]) == manifest, where
     assert files["rejected.jsonl"] == b"", where
+    assert manifest["report"]["uri"].endswith(f"/{run_id}/report.html"), where
+    assert files["report.html"].startswith(b"<!DOCTYPE html>"), where
     total = 0
     for split, counts in manifest["splits"].items():
         name = f"{split}.{fmt}"
@@ -236,6 +238,13 @@ def test_demo_runs_end_to_end(capsys):
     assert "status ok" in out and f"{lines} read, {lines} written, 0 rejected" in out
     assert re.search(r"^  train\.csv +\d+ +\d+$", out, re.MULTILINE)
     assert re.search(r"^  tulip +\d+ +\d+ +\d+$", out, re.MULTILINE)  # rows per label
+    report = re.search(r"^Report: (gs://\S+/report\.html) \(Storage emulator\)\n"
+                       r"  a copy to open in a browser: (\S+)$", out, re.MULTILINE)
+    assert report, out
+    copy = Path(report[2])
+    assert copy.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    train = report[1].replace("/report.html", "/train.csv")  # the run's own split files
+    assert f"<code>{train}</code>" in copy.read_text(encoding="utf-8")
     assert "Stopped everything." in out
     _report(capsys, f"python -m devstack.demo: {took:.1f} s wall time, start to finish")
 
@@ -261,7 +270,8 @@ def test_demo_keep_running_commands_work_and_ctrl_c_stops_everything(gcloud_env)
                                        ("results", "gcloud pubsub subscriptions pull"),
                                        ("ls", "gcloud storage ls"),
                                        ("cat", "gcloud storage cat"),
-                                       ("validate", ".venv/bin/labelexport validate"))}
+                                       ("validate", ".venv/bin/labelexport validate"),
+                                       ("runs", ".venv/bin/labelexport runs"))}
 
         def shell(command: str) -> str:
             done = subprocess.run(["bash", "-c", "\n".join([*exports, command])], cwd=ROOT,
@@ -274,6 +284,10 @@ def test_demo_keep_running_commands_work_and_ctrl_c_stops_everything(gcloud_env)
         assert "/train.csv" in shell(commands["ls"])
         assert shell(commands["cat"]).startswith(("TRAIN,", "VALIDATION,", "TEST,"))
         assert "status: ok" in shell(commands["validate"])
+        runs = shell(commands["runs"]).splitlines()  # the demo's run and the by-hand one
+        assert runs[0].split()[:4] == ["RUN", "DATASET", "STATE", "STATUS"] and len(runs) >= 2
+        assert any(" done " in line and " rejected " in line and line.endswith("/report.html")
+                   for line in runs[1:]), runs
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(30) == 130

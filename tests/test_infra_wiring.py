@@ -514,6 +514,7 @@ def test_bundle_leaves_out_tests_and_caches(tf):
     real = [p.relative_to(FUNCTIONS).as_posix() for p in FUNCTIONS.rglob("*") if p.is_file()]
     bundled = {p for p in real if not excluded.search(p)}
     assert "labelexport/config.py" in bundled
+    assert "labelexport/report.html.j2" in bundled  # the report's template, read at run time
     if MAIN.exists():
         assert "main.py" in bundled
 

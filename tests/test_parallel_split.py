@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -40,9 +41,11 @@ def _export(seed: int, rows: int, items: int, scattered: bool, consistent: bool)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    """Every file; the manifest with its folder taken out of the URIs it lists."""
+    """Every file; the manifest and the report with their folder taken out of the URIs they
+    list."""
     files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-    files["manifest.json"] = files["manifest.json"].replace(str(folder).encode(), b"DEST")
+    for name in ("manifest.json", "report.html"):
+        files[name] = files[name].replace(str(folder).encode(), b"DEST")
     return files
 
 
@@ -86,7 +89,8 @@ def test_an_item_in_both_halves_is_counted_once(tmp_path, monkeypatch):
                                         SplitPolicy(), monkeypatch, joined=True)
     assert two_cores == serial
     assert manifest["splits"]["train"] | {"uri": None} == \
-        {"uri": None, "rows": 2, "items": 1, "labels": {"rose": 2}}
+        {"uri": None, "rows": 2, "items": 1, "labels": {"rose": 2},
+         "bytes": len(serial["train.csv"])}
 
 
 def test_halves_that_disagree_fall_back_to_one_core(tmp_path, monkeypatch):
@@ -110,3 +114,5 @@ def test_line_numbers_and_bom_across_the_cut(tmp_path, monkeypatch, bom):
     assert two_cores == serial
     assert b'"line": 11' in two_cores["rejected.jsonl"]
     assert b'"line": 251' in two_cores["rejected.jsonl"]
+    first = json.loads(two_cores["manifest.json"])["rejected"]["first"]
+    assert [row["line"] for row in first] == [11, 251]  # the halves' first rejects, in order

@@ -12,7 +12,8 @@ import pytest
 from cloudevents_http import post_event
 from labelexport import config, gcs
 from labelexport.errors import LabelExportError
-from labelexport.events import StorageObjectEvent
+from labelexport.events import StorageObjectEvent, parse_time
+from labelexport.report import render_report
 from labelexport.split_run import SplitRun
 
 from devstack.processes import group_members
@@ -103,13 +104,29 @@ def test_good_export_is_split_and_announced(stack, annotated, fmt, mode):
     assert rows["read"] == len(data.splitlines()) == rows["written"] and rows["rejected"] == 0
     objects = stack.split_objects(prefix)
     assert set(objects) == {f"train.{fmt}", f"validation.{fmt}", f"test.{fmt}",
-                            "rejected.jsonl", "manifest.json"}
+                            "rejected.jsonl", "report.html", "manifest.json"}
     assert json.loads(objects["manifest.json"]) == manifest
+    # the time shown is the export's, not the clock's: the same for every delivery
+    assert parse_time(manifest["source"]["time"]) == parse_time(obj["timeCreated"])
+    _check_report(stack, prefix, manifest, objects)
     written = b"".join(objects[f"{s}.{fmt}"] for s in ("train", "validation", "test"))
     assert sorted(_without_ml_use(written, fmt)) == sorted(_without_ml_use(data, fmt))
     for split, counts in manifest["splits"].items():
         assert counts["uri"] == f"gs://{stack.split_bucket}/{prefix}{split}.{fmt}"
         assert counts["rows"] == len(objects[f"{split}.{fmt}"].splitlines())
+
+
+def _check_report(stack, prefix: str, manifest: dict, objects: dict[str, bytes]) -> None:
+    """report.html is beside the manifest, written before it, served as HTML, and linked."""
+    bucket = stack.client.bucket(stack.split_bucket)
+    report, written_last = bucket.get_blob(prefix + "report.html"), \
+        bucket.get_blob(prefix + "manifest.json")
+    assert manifest["report"]["uri"] == f"gs://{stack.split_bucket}/{prefix}report.html"
+    assert report.content_type.startswith("text/html")
+    assert report.generation < written_last.generation
+    assert objects["report.html"].decode() == render_report(manifest)
+    for name, split in manifest["splits"].items():
+        assert split["bytes"] == len(objects[f"{name}.{manifest['source']['format']}"])
 
 
 def _without_ml_use(data: bytes, fmt: str) -> list[bytes]:
@@ -208,6 +225,7 @@ def test_crash_between_splits_and_manifest_then_redelivery(stack, monkeypatch):
     prefix = "flowers/flowers-boxes/crash/"
     left = stack.split_objects(prefix)
     assert "manifest.json" not in left and "train.csv" in left  # splits written, no manifest
+    assert "report.html" in left  # written before the manifest; the redelivery writes it again
     gcs.client.cache_clear()
 
     stack.deliver(obj)  # the platform redelivers after the crash

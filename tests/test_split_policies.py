@@ -153,7 +153,8 @@ def test_keep_writes_unassigned_rows_as_they_came(tmp_path):
     assert run.rows("unassigned") == rows[:3]
     assert run.rows("train") == rows[3:]
     assert run.manifest["splits"]["unassigned"] | {"uri": ""} == {
-        "uri": "", "rows": 3, "items": 3, "labels": {"rose": 3}}
+        "uri": "", "rows": 3, "items": 3, "labels": {"rose": 3},
+        "bytes": len(_csv(*rows[:3]).encode())}
     assert run.manifest["policy"]["unassigned"] == "keep"
 
 
@@ -254,7 +255,7 @@ def test_accepted_value_forms(tmp_path):
     assert run.manifest["rows"] == {"read": 4, "written": 4, "rejected": 0}
     assert run.manifest["splits"]["train"]["labels"] == {"rose, red": 1}
     assert run.manifest["splits"]["test"] | {"uri": ""} == {
-        "uri": "", "rows": 2, "items": 2, "labels": {}}
+        "uri": "", "rows": 2, "items": 2, "labels": {}, "bytes": len(_csv(*rows[1:3]).encode())}
 
 
 # --------------------------------------------------------------------------- status
@@ -293,26 +294,37 @@ def test_manifest_shape_and_counts(tmp_path):
                     policy=SplitPolicy("assign", (70, 20, 10), 0.5))
     manifest = run.manifest
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+    size = {name: (tmp_path / name).stat().st_size
+            for name in ("train.csv", "validation.csv", "test.csv", "rejected.jsonl")}
     assert manifest == {
         "status": "ok",
-        "source": {"uri": "test://export", "generation": None, "format": "csv",
+        "source": {"uri": "test://export", "generation": None, "time": None, "format": "csv",
                    "annotationType": BB, "annotationTypeSource": "option"},
         "rows": {"read": 8, "written": 5, "rejected": 3},
         "splits": {
             "train": {"uri": str(tmp_path / "train.csv"), "rows": 3, "items": 2,
-                      "labels": {"rose": 2, "tulip": 1}},
+                      "labels": {"rose": 2, "tulip": 1}, "bytes": size["train.csv"]},
             "validation": {"uri": str(tmp_path / "validation.csv"), "rows": 1, "items": 1,
-                           "labels": {}},
+                           "labels": {}, "bytes": size["validation.csv"]},
             "test": {"uri": str(tmp_path / "test.csv"), "rows": 1, "items": 1,
-                     "labels": {"rose": 1}},
+                     "labels": {"rose": 1}, "bytes": size["test.csv"]},
         },
         "rejected": {"uri": str(tmp_path / "rejected.jsonl"), "rows": 3,
                      "reasons": {"inverted_box": 1, "ml_use_conflict": 1,
-                                 "unknown_ml_use": 1}},
-        "policy": {"unassigned": "assign", "ratios": [70, 20, 10], "maxRejectFraction": 0.5},
+                                 "unknown_ml_use": 1},
+                     "first": run.rejected(), "bytes": size["rejected.jsonl"]},
+        "warnings": [
+            {"code": "label_missing_from_split", "label": "rose", "split": "validation"},
+            {"code": "label_missing_from_split", "label": "tulip", "split": "validation"},
+            {"code": "label_missing_from_split", "label": "tulip", "split": "test"},
+        ],
+        "report": {"uri": str(tmp_path / "report.html")},
+        "policy": {"unassigned": "assign", "ratios": [70, 20, 10], "maxRejectFraction": 0.5,
+                   "minItemsPerLabel": 1},
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "manifest.json", "rejected.jsonl", "test.csv", "train.csv", "validation.csv"]
+        "manifest.json", "rejected.jsonl", "report.html", "test.csv", "train.csv",
+        "validation.csv"]
     assert [json.loads(line)["line"] for line in run.text("rejected.jsonl").splitlines()] == \
         [6, 7, 8]
     assert all(set(r) == {"line", "reason", "detail", "raw"} and r["detail"]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from labelexport.config import SplitPolicy
 from labelexport.outputs import LocalFolder
+from labelexport.router import FIRST_REJECTED_KEPT, TEXT_KEPT
 from labelexport.splitter import SplitJob, split_export
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
@@ -273,14 +274,21 @@ def check_run(rows: list[Row], data: bytes, manifest: dict, files: dict[str, byt
               policy: SplitPolicy, fmt: str, item_of=None) -> None:
     ext = "csv" if fmt == "csv" else "jsonl"
     names = SPLITS if policy.unassigned == "keep" else SPLITS[:3]
-    assert set(files) == {f"{n}.{ext}" for n in names} | {"rejected.jsonl", "manifest.json"}
+    assert set(files) == {f"{n}.{ext}" for n in names} | {"rejected.jsonl", "manifest.json",
+                                                          "report.html"}
     assert json.loads(files["manifest.json"]) == json.loads(json.dumps(manifest)) | {
         "splits": {n: s | {"uri": f"@/{n}.{ext}"} for n, s in manifest["splits"].items()},
-        "rejected": manifest["rejected"] | {"uri": "@/rejected.jsonl"}}
+        "rejected": manifest["rejected"] | {"uri": "@/rejected.jsonl"},
+        "report": {"uri": "@/report.html"}}
+    assert manifest["rejected"]["bytes"] == len(files["rejected.jsonl"])
+    assert all(manifest["splits"][n]["bytes"] == len(files[f"{n}.{ext}"]) for n in names)
 
     item_of = item_of or (csv_item if fmt == "csv" else jsonl_item)
     out_rows = {n: lines_of(files[f"{n}.{ext}"]) for n in names}
     rejected = [json.loads(line) for line in lines_of(files["rejected.jsonl"])]
+    assert manifest["rejected"]["first"] == [
+        row | {"detail": row["detail"][:TEXT_KEPT], "raw": row["raw"][:TEXT_KEPT]}
+        for row in rejected[:FIRST_REJECTED_KEPT]]
 
     # counts: read = written + rejected, against the input, the files and the manifest
     assert manifest["rows"]["read"] == len(rows)

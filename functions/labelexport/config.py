@@ -20,6 +20,7 @@ ENV_VARS: dict[str, str | None] = {
     "UNASSIGNED_POLICY": "assign",
     "SPLIT_RATIOS": "80,10,10",
     "MAX_REJECT_FRACTION": "0.01",
+    "MIN_ITEMS_PER_LABEL": "1",
     "EVENT_MAX_AGE_SECONDS": "3600",
     "OPERATION_WAIT_SECONDS": "300",
 }
@@ -30,6 +31,7 @@ class SplitPolicy:
     unassigned: str = "assign"
     ratios: tuple[int, int, int] = (80, 10, 10)
     max_reject_fraction: float = 0.01
+    min_items_per_label: int = 1  # below this count in a split a label is warned of; 1: off
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,17 @@ def parse_fraction(value: str) -> float:
     return fraction
 
 
+def parse_min_items(value: str) -> int:
+    try:
+        minimum = int(value)
+    except ValueError:
+        raise ConfigError(
+            f"min items per label must be a whole number of at least 1, not {value!r}") from None
+    if minimum < 1:
+        raise ConfigError(f"min items per label must be at least 1, not {value!r}")
+    return minimum
+
+
 def parse_format(value: str) -> str:
     value = value.strip().lower()
     if value not in ("csv", "jsonl"):
@@ -116,6 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             unassigned=parse_unassigned(get("UNASSIGNED_POLICY")),
             ratios=parse_ratios(get("SPLIT_RATIOS")),
             max_reject_fraction=parse_fraction(get("MAX_REJECT_FRACTION")),
+            min_items_per_label=parse_min_items(get("MIN_ITEMS_PER_LABEL")),
         ),
         event_max_age_seconds=_seconds("EVENT_MAX_AGE_SECONDS", get("EVENT_MAX_AGE_SECONDS")),
         operation_wait_seconds=_seconds("OPERATION_WAIT_SECONDS", get("OPERATION_WAIT_SECONDS")),

@@ -37,5 +37,15 @@ def export_prefix(dataset: str, annotated: str, run: str) -> str:
     return f"{EXPORTS_PREFIX}{dataset}/{annotated}/{run}/"
 
 
+def split_prefix_of(export_uri_prefix: str) -> str | None:
+    """Where the split outputs of the export under gs://B/exports/<dataset>/<annotated>/<run>/
+    (a run record's exportPrefix) go in SPLIT_BUCKET; None if it is not such a prefix."""
+    name = export_uri_prefix.removeprefix("gs://").partition("/")[2]
+    parts = name.removeprefix(EXPORTS_PREFIX).rstrip("/").split("/")
+    if not name.startswith(EXPORTS_PREFIX) or len(parts) != 3 or not all(parts):
+        return None
+    return ExportObject(*parts, format="").split_prefix
+
+
 def run_record_name(run: str) -> str:
     return f"{RUNS_PREFIX}{run}.json"

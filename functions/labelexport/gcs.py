@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 from typing import BinaryIO
 
@@ -70,9 +71,12 @@ class _TextToBlob:
 
     def __init__(self, writer: BlobWriter):
         self.writer = writer
+        self.bytes = 0
 
     def write(self, text: str) -> int:
-        return self.writer.write(text.encode("utf-8"))
+        data = text.encode("utf-8")
+        self.bytes += len(data)
+        return self.writer.write(data)
 
 
 class GcsFolder(Outputs):
@@ -86,6 +90,7 @@ class GcsFolder(Outputs):
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.source_generation = source_generation
         self.expected = expected_generations
+        self._sizes: dict[str, int] = {}
 
     @classmethod
     def from_uri(cls, uri: str) -> GcsFolder:
@@ -114,6 +119,10 @@ class GcsFolder(Outputs):
     def commit(self, name: str, stream: _TextToBlob) -> None:  # type: ignore[override]
         with storage_errors(self.uri(name)):
             stream.writer.close()
+        self._sizes[name] = stream.bytes
+
+    def size(self, name: str) -> int | None:
+        return self._sizes.get(name)
 
     def abort(self, name: str, stream: _TextToBlob) -> None:  # type: ignore[override]
         try:
@@ -131,6 +140,8 @@ class GcsFolder(Outputs):
 def _content_type(name: str) -> str:
     if name.endswith(".csv"):
         return "text/csv"
+    if name.endswith(".html"):
+        return "text/html; charset=utf-8"
     return "application/jsonl" if name.endswith(".jsonl") else "application/json"
 
 
@@ -185,6 +196,12 @@ class GcsStore:
                                     content_type="application/json",
                                     if_generation_match=if_generation_match)
         return int(blob.generation)
+
+    def list_updated(self, bucket: str, prefix: str) -> list[tuple[str, datetime | None]]:
+        """(name, time of its last write) of every object under prefix."""
+        with storage_errors(f"gs://{bucket}/{prefix}"):
+            blobs = client().list_blobs(bucket, prefix=prefix)
+            return [(blob.name, blob.updated) for blob in blobs]
 
     def output_generations(self, bucket: str, prefix: str) -> dict[str, tuple[int, str | None]]:
         """name -> (generation, source generation it was written from) under prefix/."""

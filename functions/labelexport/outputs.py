@@ -30,6 +30,10 @@ class Outputs(ABC):
     @abstractmethod
     def write_manifest(self, name: str, text: str) -> None: ...
 
+    def size(self, name: str) -> int | None:
+        """The bytes of a committed file, where the destination knows them."""
+        return None
+
 
 class LocalFolder(Outputs):
     def __init__(self, folder: str | os.PathLike):
@@ -58,6 +62,12 @@ class LocalFolder(Outputs):
         stream = self.open(name)
         stream.write(text)
         self.commit(name, stream)
+
+    def size(self, name: str) -> int | None:
+        try:
+            return (self.folder / name).stat().st_size
+        except FileNotFoundError:
+            return None
 
 
 class _Sink:

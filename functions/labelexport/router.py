@@ -8,7 +8,7 @@ unassigned and are rejected as ml_use_conflict when they name another split.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from labelexport import rejects
 from labelexport.assignment import HashAssigner
@@ -16,6 +16,11 @@ from labelexport.config import SplitPolicy
 from labelexport.item_index import ItemIndex, item_digest
 from labelexport.ml_use import SPLITS, UNASSIGNED
 from labelexport.rejects import RowError
+
+# The first rejected rows are kept for the manifest, the report and the command line (all of
+# them are in rejected.jsonl), their texts cut to TEXT_KEPT characters.
+FIRST_REJECTED_KEPT = 100
+TEXT_KEPT = 240
 
 
 @dataclass
@@ -26,6 +31,7 @@ class Counts:
     items: list[int]
     labels: list[Counter[str]]
     rejected: Counter[str]
+    first_rejected: list[dict] = field(default_factory=list)  # see Router.reject
 
     def plus(self, other: Counts, shared_items: list[int]) -> Counts:
         """The counts of two runs over consecutive parts of one export; `shared_items` are
@@ -36,6 +42,7 @@ class Counts:
                    for a, b, c in zip(self.items, other.items, shared_items, strict=True)],
             labels=[a + b for a, b in zip(self.labels, other.labels, strict=True)],
             rejected=self.rejected + other.rejected,
+            first_rejected=(self.first_rejected + other.first_rejected)[:FIRST_REJECTED_KEPT],
         )
 
 
@@ -47,6 +54,7 @@ class Router:
         self.items = self._index.items
         self.labels: list[Counter[str]] = [Counter(), Counter(), Counter(), Counter()]
         self.rejected: Counter[str] = Counter()
+        self.first_rejected: list[dict] = []
 
     def place(self, item: str, ml_use: int) -> int:
         """The split of an accepted row; RowError(ml_use_conflict) if it cannot go there."""
@@ -66,11 +74,16 @@ class Router:
         self.rows[split] += rows
         self.labels[split].update(labels)
 
-    def reject(self, reason: str) -> None:
+    def reject(self, reason: str, line: int, detail: str, raw: str) -> None:
         self.rejected[reason] += 1
+        if len(self.first_rejected) < FIRST_REJECTED_KEPT:
+            self.first_rejected.append(
+                {"line": line, "reason": reason, "detail": detail[:TEXT_KEPT],
+                 "raw": raw[:TEXT_KEPT]})
 
     def counts(self) -> Counts:
-        return Counts(list(self.rows), list(self.items), self.labels, self.rejected)
+        return Counts(list(self.rows), list(self.items), self.labels, self.rejected,
+                      list(self.first_rejected))
 
     @property
     def index(self) -> ItemIndex:

@@ -17,7 +17,7 @@ class RowSinks:
     router: Router
 
     def reject(self, line: int, reason: str, detail: str, raw: str) -> None:
-        self.router.reject(reason)
+        self.router.reject(reason, line, detail, raw)
         self.rejected.write(json.dumps(
             {"line": line, "reason": reason, "detail": detail, "raw": raw}) + "\n")
         # ASCII escapes: a raw row may hold U+2028 and the like, which some readers take for

@@ -7,10 +7,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from labelexport.errors import SourceError
+from labelexport.manifest import source_time
 from labelexport.outputs import LocalFolder, Outputs
 
 
@@ -20,6 +22,7 @@ class OpenSource:
     stream: BinaryIO
     size: int | None
     generation: str | None
+    time: str | None  # when the export was written: its object's creation, a file's mtime
 
 
 def is_local(uri: str) -> bool:
@@ -45,11 +48,17 @@ def open_source(uri: str) -> Iterator[OpenSource]:
         from labelexport import gcs
 
         with gcs.open_object(uri) as (stream, blob):
-            yield OpenSource(uri, stream, blob.size, str(blob.generation))
+            yield OpenSource(uri, stream, blob.size, str(blob.generation),
+                             source_time(blob.time_created))
         return
     path = local_file(uri)
     with open(path, "rb") as stream:
-        yield OpenSource(str(path), stream, os.fstat(stream.fileno()).st_size, None)
+        stat = os.fstat(stream.fileno())
+        yield OpenSource(str(path), stream, stat.st_size, None, file_time(stat.st_mtime))
+
+
+def file_time(mtime: float) -> str:
+    return source_time(datetime.fromtimestamp(mtime, UTC))
 
 
 def default_destination(source_uri: str) -> str:

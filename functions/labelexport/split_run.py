@@ -5,6 +5,7 @@ preconditions alone: the manifest names the source generation it was made from."
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from google.api_core import exceptions as api_exceptions
@@ -14,7 +15,7 @@ from labelexport.config import Settings
 from labelexport.errors import SourceError
 from labelexport.events import StorageObjectEvent
 from labelexport.export_paths import ExportObject, parse_export_object, run_record_name
-from labelexport.manifest import MANIFEST_NAME, render
+from labelexport.manifest import MANIFEST_NAME, render, source_time
 from labelexport.results import failure_report, result_attributes
 from labelexport.splitter import SplitJob, split_export
 
@@ -98,7 +99,9 @@ class SplitRun:
                   annotationType=annotation_type or "(inferred)", **self.log_fields)
         try:
             with gcs.storage_errors(event.uri), \
-                    gcs.open_object(event.uri, generation=event.generation) as (stream, _):
+                    gcs.open_object(event.uri, generation=event.generation) as (stream, blob):
+                # the export's own time, the same for every delivery: never the clock's
+                job = replace(job, source_time=source_time(blob.time_created))
                 manifest = split_export(stream, job, outputs)
         except SourceError as exc:
             manifest = self._failure(export, "unreadable_export", str(exc))

@@ -17,6 +17,7 @@ from labelexport.line_reader import BadLine, Block, read_lines
 from labelexport.manifest import (
     MANIFEST_NAME,
     REJECTED_NAME,
+    REPORT_NAME,
     Source,
     build_manifest,
     render,
@@ -24,6 +25,7 @@ from labelexport.manifest import (
 )
 from labelexport.ml_use import SPLITS
 from labelexport.outputs import Outputs
+from labelexport.report import write_report
 from labelexport.router import Counts, Router
 from labelexport.row_loop import split_lines
 from labelexport.row_sinks import RowSinks
@@ -40,6 +42,7 @@ class SplitJob:
     format: str | None = None  # None: from the source's first line
     annotation_type: str | None = None  # None: inferred
     annotation_type_source: str = "option"  # where a given annotation_type came from
+    source_time: str | None = None  # when the export was written (RFC 3339)
 
 
 def sample_rows(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
@@ -118,11 +121,15 @@ def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: Spli
 
 
 def finish(job: SplitJob, settled: Settled, counts: Counts, outputs: Outputs) -> dict:
-    """Build the manifest and write it, last: the commit point of a run."""
+    """Build the manifest, write the report it links, then the manifest, last: the commit point
+    of a run."""
     source = Source(job.source_uri, job.source_generation, settled.format,
-                    settled.annotation_type, settled.annotation_type_source)
-    uris = {key: outputs.uri(f) for key, f in output_files(job.policy, settled.format).items()}
-    manifest = build_manifest(source, counts, job.policy, uris)
+                    settled.annotation_type, settled.annotation_type_source, job.source_time)
+    files = output_files(job.policy, settled.format)
+    uris = {key: outputs.uri(f) for key, f in files.items()}
+    sizes = {key: outputs.size(f) for key, f in files.items()}
+    manifest = build_manifest(source, counts, job.policy, uris, sizes, outputs.uri(REPORT_NAME))
+    write_report(outputs, manifest)
     outputs.write_manifest(MANIFEST_NAME, render(manifest))
     return manifest
 
