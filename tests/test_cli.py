@@ -346,3 +346,25 @@ def test_split_a_vertex_export_with_and_without_its_type(tmp_path, schema):
         assert sorted(p.name for p in out.iterdir()) == [
             "manifest.json", "rejected.jsonl", "report.html", "test.jsonl", "train.jsonl",
             "validation.jsonl"]
+
+
+def test_split_a_local_export_set(tmp_path):
+    dataset = vertex_samples.sample_for("image_bounding_box", dirty=True)
+    export = vertex_samples.render_export(dataset)
+    listed = []
+    for k, annotation_set in enumerate(dataset.annotation_sets):
+        (tmp_path / f"part-{k}.jsonl").write_text(export.text(annotation_set))
+        listed.append({"uri": f"part-{k}.jsonl"})
+    export_set = tmp_path / "export-set.json"
+    export_set.write_text(json.dumps({"kind": "labelexport#exportSet", "backend": "vertex",
+                                      "annotationType": "image_bounding_box",
+                                      "files": listed}))
+    done = cli("split", str(export_set), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr  # the dirty sample is over the reject threshold
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [f["uri"] for f in manifest["source"]["files"]] == ["part-0.jsonl", "part-1.jsonl"]
+    assert manifest["rows"]["rejected"] == len(export.bad_lines)
+    assert manifest["source"]["annotationTypeSource"] == "export_set"
+    assert "part-1.jsonl:" in done.stdout  # the rejects name their file
+    bad = cli("validate", str(tmp_path / "export-set.json").replace("export-set", "missing"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

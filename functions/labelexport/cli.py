@@ -18,7 +18,7 @@ from labelexport.parallel import split_local_export
 from labelexport.progress import Progress
 from labelexport.router import FIRST_REJECTED_KEPT
 from labelexport.split_warnings import describe
-from labelexport.splitter import SplitJob, split_export
+from labelexport.splitter import SplitJob, split_export, split_files
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 SHOWN_WARNINGS = 20
@@ -175,7 +175,9 @@ def _run_split(args: argparse.Namespace, write: bool) -> int:
     policy = config.SplitPolicy(args.unassigned, args.ratios, args.max_reject_fraction,
                                 args.min_items_per_label) if write else config.SplitPolicy()
     dest = (args.out or sources.default_destination(args.source)) if write else None
-    if sources.is_local(args.source) and (dest is None or sources.is_local(dest)):
+    if sources.is_export_set(args.source):
+        manifest = _split_set(args, policy, dest)
+    elif sources.is_local(args.source) and (dest is None or sources.is_local(dest)):
         path = sources.local_file(args.source)
         stat = path.stat()
         job = SplitJob(source_uri=str(path), policy=policy, format=args.format,
@@ -205,6 +207,22 @@ def _split_through_adapters(args: argparse.Namespace, policy: config.SplitPolicy
             return split_export(source.stream, job, outputs, on_bytes=progress)
         finally:
             progress.finish()
+
+
+def _split_set(args: argparse.Namespace, policy: config.SplitPolicy, dest: str | None) -> dict:
+    export_set, generation = sources.read_export_set(args.source)
+    job = SplitJob(source_uri=args.source, policy=policy, source_generation=generation,
+                   format=args.format or export_set.format,
+                   annotation_type=args.annotation_type or export_set.annotation_type,
+                   annotation_type_source="option" if args.annotation_type
+                   else export_set.annotation_type_source)
+    outputs = sources.open_destination(dest) if dest else Discard()
+    progress = Progress(sum(f.size for f in export_set.files) or None)
+    try:
+        return split_files(sources.set_files(export_set, args.source), job, outputs,
+                           on_bytes=progress)
+    finally:
+        progress.finish()
 
 
 def _run_runs(args: argparse.Namespace) -> int:

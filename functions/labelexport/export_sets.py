@@ -68,8 +68,10 @@ def _text(document: dict, name: str) -> str:
     return str(document.get(name) or "")[:1024]
 
 
-def parse(data: bytes, where: str) -> ExportSet:
-    """The set in `data` (read from `where`); SourceError names what is wrong."""
+def parse(data: bytes, where: str, local_files: bool = False) -> ExportSet:
+    """The set in `data` (read from `where`); SourceError names what is wrong. With
+    `local_files` (a set on a local disk) a file may also be a local path, relative to the
+    set's folder, and need not give a generation."""
     if len(data) > MAX_SET_BYTES:
         raise SourceError(f"{where} is over {MAX_SET_BYTES} bytes: not an export set")
     try:
@@ -101,9 +103,11 @@ def parse(data: bytes, where: str) -> ExportSet:
         if not isinstance(entry, dict):
             raise SourceError(f"{where}: {at} is not an object")
         uri = entry.get("uri")
-        if not isinstance(uri, str) or not _GCS_URI.fullmatch(uri):
+        local = local_files and isinstance(uri, str) and bool(uri) and "://" not in uri
+        if not local and (not isinstance(uri, str) or not _GCS_URI.fullmatch(uri)):
             raise SourceError(f"{where}: {at}.uri is not a gs://bucket/object URI")
-        listed.append(SetFile(uri, _whole(entry.get("generation"), f"{at}.generation"),
+        generation = entry.get("generation", 0 if local else None)
+        listed.append(SetFile(uri, _whole(generation, f"{at}.generation"),
                               _whole(entry.get("size", 0), f"{at}.size")))
     if len({f.uri for f in listed}) != len(listed):
         raise SourceError(f"{where}: a file is listed twice")

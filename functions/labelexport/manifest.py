@@ -26,6 +26,7 @@ class Source:
     annotation_type: str
     annotation_type_source: str  # "option", "run_record", "object_metadata" or "inferred"
     time: str | None = None  # when the export was written (RFC 3339), never when it was split
+    files: tuple[dict, ...] = ()  # an export of several files: each {uri, generation, rows}
 
 
 def source_time(moment: datetime | None) -> str | None:
@@ -80,6 +81,7 @@ def build_manifest(source: Source, counts: Counts, policy: SplitPolicy, uris: di
             "format": source.format,
             "annotationType": source.annotation_type,
             "annotationTypeSource": source.annotation_type_source,
+            **({"files": [dict(f) for f in source.files]} if source.files else {}),
         },
         "rows": {"read": read, "written": written, "rejected": rejected},
         "splits": splits,

@@ -74,12 +74,16 @@ class Router:
         self.rows[split] += rows
         self.labels[split].update(labels)
 
-    def reject(self, reason: str, line: int, detail: str, raw: str) -> None:
-        self.rejected[reason] += 1
+    def reject(self, record: dict) -> None:
+        """Count a rejected row (its rejected.jsonl record); keep the first ones, cut short."""
+        self.rejected[record["reason"]] += 1
         if len(self.first_rejected) < FIRST_REJECTED_KEPT:
-            self.first_rejected.append(
-                {"line": line, "reason": reason, "detail": detail[:TEXT_KEPT],
-                 "raw": raw[:TEXT_KEPT]})
+            self.first_rejected.append(record | {"detail": record["detail"][:TEXT_KEPT],
+                                                 "raw": record["raw"][:TEXT_KEPT]})
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.rows) + sum(self.rejected.values())
 
     def counts(self) -> Counts:
         return Counts(list(self.rows), list(self.items), self.labels, self.rejected,

@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from labelexport import export_sets
 from labelexport.errors import SourceError
+from labelexport.export_sets import MAX_SET_BYTES, ExportSet
 from labelexport.manifest import source_time
 from labelexport.outputs import LocalFolder, Outputs
+from labelexport.splitter import SourceFile
 
 
 @dataclass
@@ -78,3 +81,41 @@ def open_destination(dest: str) -> Outputs:
 
         return gcs.GcsFolder.from_uri(dest)
     return LocalFolder(dest)
+
+
+def is_export_set(uri: str) -> bool:
+    """An export set is a .json object (an export file is .csv or .jsonl)."""
+    return uri.lower().endswith(".json")
+
+
+def read_export_set(uri: str) -> tuple[ExportSet, str | None]:
+    """The set at `uri` (local or gs://) and its generation."""
+    if uri.startswith("gs://"):
+        from labelexport import gcs
+
+        with gcs.open_object(uri) as (stream, blob):
+            data, generation = stream.read(MAX_SET_BYTES + 1), str(blob.generation)
+        return export_sets.parse(data, uri), generation
+    path = local_file(uri)
+    return export_sets.parse(path.read_bytes()[:MAX_SET_BYTES + 1], uri, local_files=True), None
+
+
+def set_files(export_set: ExportSet, set_uri: str) -> list[SourceFile]:
+    """The files of a set, each opened at the generation the set lists (a local file as it is;
+    a relative path is taken from the set's folder)."""
+    folder = Path(set_uri).parent if is_local(set_uri) else None
+
+    def opener(uri: str, generation: int):
+        if uri.startswith("gs://"):
+            from labelexport import gcs
+
+            @contextmanager
+            def opened() -> Iterator[BinaryIO]:
+                with gcs.open_object(uri, generation=generation or None) as (stream, _):
+                    yield stream
+            return opened
+        path = folder / uri if folder is not None else Path(uri)
+        return lambda: open(local_file(str(path)), "rb")
+
+    return [SourceFile(f.uri, str(f.generation) if f.generation else None,
+                       opener(f.uri, f.generation)) for f in export_set.files]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
@@ -95,9 +96,11 @@ def output_files(policy: SplitPolicy, fmt: str) -> dict[str, str]:
     return files
 
 
-def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: SplitPolicy,
-               outputs: Outputs) -> Router:
-    """Run the row loop into the split files and rejected.jsonl, committed only on success."""
+def split_rows(parts: Iterable[tuple[str | None, Iterable[Block | BadLine]]], settled: Settled,
+               policy: SplitPolicy, outputs: Outputs) -> tuple[Router, list[int]]:
+    """Run the row loop over each part (file URI or None, its blocks) into the split files and
+    rejected.jsonl, committed only on success; the router and the rows read from each part.
+    The parts are one export: an item keeps its split across them."""
     files = output_files(policy, settled.format)
     streams: dict[str, TextIO] = {}
     try:
@@ -110,21 +113,28 @@ def split_rows(blocks: Iterable[Block | BadLine], settled: Settled, policy: Spli
             router=router,
         )
         decoder = formats.decoder(formats.lookup(settled.annotation_type), settled.format)
-        split_lines(blocks, decoder, sinks)
+        rows_per_part = []
+        for file_uri, blocks in parts:
+            sinks.file = file_uri
+            before = router.rows_read
+            split_lines(blocks, decoder, sinks)
+            rows_per_part.append(router.rows_read - before)
     except BaseException:
         for key, stream in streams.items():
             outputs.abort(files[key], stream)
         raise
     for key, stream in streams.items():
         outputs.commit(files[key], stream)
-    return router
+    return router, rows_per_part
 
 
-def finish(job: SplitJob, settled: Settled, counts: Counts, outputs: Outputs) -> dict:
+def finish(job: SplitJob, settled: Settled, counts: Counts, outputs: Outputs,
+           source_files: tuple[dict, ...] = ()) -> dict:
     """Build the manifest, write the report it links, then the manifest, last: the commit point
     of a run."""
     source = Source(job.source_uri, job.source_generation, settled.format,
-                    settled.annotation_type, settled.annotation_type_source, job.source_time)
+                    settled.annotation_type, settled.annotation_type_source, job.source_time,
+                    source_files)
     files = output_files(job.policy, settled.format)
     uris = {key: outputs.uri(f) for key, f in files.items()}
     sizes = {key: outputs.size(f) for key, f in files.items()}
@@ -140,5 +150,42 @@ def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
     blocks = read_lines(stream, on_bytes=on_bytes)
     ahead, sample = sample_rows(blocks)
     settled = settle(job, ahead, sample)
-    router = split_rows(itertools.chain(ahead, blocks), settled, job.policy, outputs)
+    router, _ = split_rows([(None, itertools.chain(ahead, blocks))], settled, job.policy,
+                           outputs)
     return finish(job, settled, router.counts(), outputs)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of an export made of several (an export set lists them)."""
+
+    uri: str
+    generation: str | None
+    open: Callable[[], AbstractContextManager[BinaryIO]]  # its bytes, as listed
+
+
+def split_files(files: list[SourceFile], job: SplitJob, outputs: Outputs,
+                on_bytes: Callable[[int], None] | None = None) -> dict:
+    """Split the files of one export as one: its format and type settled from the first
+    file's rows, an item's split kept across files, each reject naming its file; the
+    manifest's source.files gives each file's generation and rows."""
+    if not files:
+        raise SourceError(f"{job.source_uri} lists no file")
+    with ExitStack() as opened:
+        first = opened.enter_context(files[0].open())
+        first_blocks = read_lines(first, on_bytes=on_bytes)
+        ahead, sample = sample_rows(first_blocks)
+        settled = settle(job, ahead, sample)
+
+        def parts() -> Iterator[tuple[str, Iterable[Block | BadLine]]]:
+            yield files[0].uri, itertools.chain(ahead, first_blocks)
+            for later in files[1:]:
+                with later.open() as stream:
+                    yield later.uri, read_lines(stream, on_bytes=on_bytes)
+
+        each_file = parts()
+        opened.callback(each_file.close)  # a file left open by a failure is closed too
+        router, rows = split_rows(each_file, settled, job.policy, outputs)
+    listed = tuple({"uri": f.uri, "generation": f.generation, "rows": n}
+                   for f, n in zip(files, rows, strict=True))
+    return finish(job, settled, router.counts(), outputs, listed)
