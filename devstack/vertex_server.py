@@ -99,7 +99,7 @@ _TYPES = "type.googleapis.com/google.cloud.aiplatform.v1."
 _SERVICE = "aiplatform.googleapis.com"
 _METHODS = ("getDataset", "exportData", "getOperation")
 _PERMISSIONS = {"getDataset": "aiplatform.datasets.get", "exportData": "aiplatform.datasets.export",
-                "getOperation": "aiplatform.operations.list"}
+                "getOperation": "aiplatform.datasets.get"}  # GET on its operations too
 _CREATE_TIME = "2024-05-14T09:30:00.000Z"
 _UPDATE_TIME = "2024-06-27T16:05:41.250Z"
 _OUTPUT_URI_PREFIX = re.compile(rf"gs://({BUCKET})(?:/(.*))?")

@@ -278,7 +278,8 @@ def test_sessions_are_created_lazily_without_credentials_on_loopback(monkeypatch
 
 @pytest.mark.parametrize(("prefix", "annotations_filter"), [
     ("https://bucket/x", ""), ("gs://B/x", ""), ("gs://bucket/../x", ""), ("gs://bucket/a b", ""),
-    ("gs://bucket/x?alt=media", ""), (None, ""), ("gs://bucket/x", None),
+    ("gs://bucket/x?alt=media", ""), ("gs://bucket/a\x00b", ""), (None, ""),
+    ("gs://bucket/x", None),
 ])
 def test_bad_export_arguments_are_permanent_errors_before_any_call(prefix, annotations_filter):
     client = VertexAIClient("http://127.0.0.1:9")  # never called: the arguments are checked

@@ -27,7 +27,7 @@ EXPORT_METADATA_TYPE = _TYPES + "ExportDataOperationMetadata"
 EXPORT_RESPONSE_TYPE = _TYPES + "ExportDataResponse"
 
 _BUCKET = r"[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]"
-_OUTPUT_URI_PREFIX = re.compile(rf"gs://{_BUCKET}(?:/[^\s?#*\[\]]*)?")
+_OUTPUT_URI_PREFIX = re.compile(rf"gs://{_BUCKET}(?:/[^\s\x00-\x1f\x7f?#*\[\]]*)?")
 
 
 def check_endpoint_template(template: str) -> str:
