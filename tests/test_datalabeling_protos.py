@@ -15,8 +15,8 @@ from google.api_core.operations_v1.transports.rest import OperationsRestTranspor
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import datalabeling_v1beta1 as dl
 from google.longrunning import operations_pb2
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.rpc import code_pb2, status_pb2
+from google.protobuf import json_format
+from google_json import parse, parse_error_answer
 from labelexport.datalabeling import DataLabelingClient, output_config_for
 from test_datalabeling_server import INVALID, MemoryWriter
 
@@ -25,58 +25,6 @@ from devstack.datalabeling_server import DataLabelingServer, create_app
 
 PROJECT = "demo-project"
 BOXES = sample_exports.annotated_dataset_names(PROJECT)["IMAGE_BOUNDING_BOX_ANNOTATION"]
-
-
-def _error_envelope_class():
-    """The error schema of Google's JSON HTTP APIs, as the API design guide ("Errors", HTTP
-    mapping) publishes it: google.rpc.Status with the HTTP code, plus the Code's name."""
-    file = descriptor_pb2.FileDescriptorProto(
-        name="labelexport_tests/http_error.proto", package="labelexport_tests", syntax="proto3",
-        dependency=["google/rpc/code.proto", "google/protobuf/any.proto"])
-    error = file.message_type.add(name="Error")
-    error.nested_type.add(name="ErrorProto")
-    status = error.nested_type.add(name="Status")
-    optional, repeated = (descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
-                          descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED)
-    kinds = descriptor_pb2.FieldDescriptorProto
-    for name, number, label, kind, type_name in (
-            ("code", 1, optional, kinds.TYPE_INT32, None),
-            ("message", 2, optional, kinds.TYPE_STRING, None),
-            ("errors", 3, repeated, kinds.TYPE_MESSAGE, ".labelexport_tests.Error.ErrorProto"),
-            ("status", 4, optional, kinds.TYPE_ENUM, ".google.rpc.Code"),
-            ("details", 5, repeated, kinds.TYPE_MESSAGE, ".google.protobuf.Any")):
-        field = status.field.add(name=name, number=number, label=label, type=kind)
-        if type_name:
-            field.type_name = type_name
-    error.field.add(name="error", number=1, label=optional, type=kinds.TYPE_MESSAGE,
-                    type_name=".labelexport_tests.Error.Status")
-    pool = descriptor_pool.Default()  # holds google/rpc/code.proto and any.proto: imported
-    try:
-        descriptor = pool.FindMessageTypeByName("labelexport_tests.Error")
-    except KeyError:
-        pool.AddSerializedFile(file.SerializeToString())
-        descriptor = pool.FindMessageTypeByName("labelexport_tests.Error")
-    return message_factory.GetMessageClass(descriptor)
-
-
-ErrorEnvelope = _error_envelope_class()
-
-
-def parse(text: str | bytes, message_class):
-    message = message_class()
-    json_format.Parse(text, message, ignore_unknown_fields=False)
-    return message
-
-
-def parse_error_answer(answer) -> status_pb2.Status:
-    """The error body: Google's envelope, whose content is a google.rpc.Status (with the HTTP
-    code) and the name of the google.rpc.Code that code stands for."""
-    envelope = parse(answer.data, ErrorEnvelope)
-    assert envelope.error.code == answer.status_code
-    assert envelope.error.status != code_pb2.OK
-    content = json.loads(answer.data)["error"]
-    status = {k: v for k, v in content.items() if k != "status"}
-    return parse(json.dumps(status), status_pb2.Status)
 
 
 # --------------------------------------------------------------------------- in process

@@ -1,63 +1,26 @@
 """REST client of the Data Labeling Service v1beta1 surface that export_labeled_data uses.
 
-Faults are mapped onto the pipeline's two error kinds: 408, 429, 5xx, connection errors and
-timeouts are `TransientError` (retry later); any other failure is `PermanentError`, carrying
-the API's HTTP code, status and message.
+Faults are mapped onto the pipeline's two error kinds (`labelexport.google_rest`): 408, 429,
+5xx, connection errors and timeouts are `TransientError` (retry later); any other failure is
+`PermanentError`, carrying the API's HTTP code, status and message.
 """
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
-
 import requests
-from google.api_core import exceptions as api_exceptions
-from google.api_core import retry as api_retry
-from google.auth import exceptions as auth_exceptions
 
-from labelexport import formats
-from labelexport.errors import PermanentError, TransientError
+from labelexport import formats, google_rest
+from labelexport.errors import PermanentError
+from labelexport.google_rest import (  # noqa: F401 - part of this module's interface
+    SCOPES,
+    ApiPermanentError,
+    ApiTransientError,
+    is_loopback_http,
+)
 from labelexport.resource_names import parse_annotated_dataset_name, parse_operation_name
 
 API_VERSION = "v1beta1"
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-_TRANSIENT_HTTP = {408, 429}
-_TRANSIENT_TRANSPORT = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
 _MIME_TYPES = {"csv": "text/csv", "jsonl": "application/json"}
-
-
-class _ApiErrorAnswer(Exception):
-    """An error answer of the API: its HTTP code, Google status (NOT_FOUND...) and message."""
-
-    def __init__(self, message: str, http_status: int, status: str, api_message: str):
-        super().__init__(message)
-        self.http_status = http_status
-        self.status = status
-        self.api_message = api_message
-
-
-class ApiPermanentError(_ApiErrorAnswer, PermanentError):
-    """An answer that will not change on retry (400, 401, 403, 404, 409, ...)."""
-
-
-class ApiTransientError(_ApiErrorAnswer, TransientError):
-    """An answer that may change on retry (408, 429, 5xx)."""
-
-
-class _OperationNotDone(Exception):
-    """Raised by one poll of an operation that is still running; the retry predicate."""
-
-
-def is_loopback_http(endpoint: str) -> bool:
-    """Whether `endpoint` is plain http on this machine (a local stand-in server)."""
-    parts = urlsplit(endpoint)
-    return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
 
 
 def export_extension(annotation_type: str, export_format: str) -> str:
@@ -103,7 +66,7 @@ class DataLabelingClient:
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            self._session = _new_session(self.endpoint)
+            self._session = google_rest.new_session(self.endpoint)
         return self._session
 
     def get_annotated_dataset(self, name: str) -> dict:
@@ -133,84 +96,14 @@ class DataLabelingClient:
     ) -> dict:
         """Poll until the operation is done and return it (an `error` in it is the caller's).
 
-        Polls back off exponentially (with jitter). When `timeout_seconds` is up the wait
-        ends with TransientError("... still running"): the operation goes on, resume later.
+        Polls back off exponentially (with jitter); a poll that fails raises at once. When
+        `timeout_seconds` is up the wait ends with TransientError("... still running"): the
+        operation goes on, resume later.
         """
-
-        def poll() -> dict:
-            operation = self.get_operation(name)
-            if not operation.get("done"):
-                raise _OperationNotDone(name)
-            return operation
-
-        retry = api_retry.Retry(
-            predicate=api_retry.if_exception_type(_OperationNotDone),
-            initial=initial_delay,
-            maximum=maximum_delay,
-            multiplier=2.0,
-            timeout=timeout_seconds,
-        )
-        try:
-            return retry(poll)()
-        except api_exceptions.RetryError as timeout:
-            raise TransientError(
-                f"operation {name} still running after {timeout_seconds:g} s"
-            ) from timeout
+        return google_rest.wait_for_operation(
+            self.get_operation, name, timeout_seconds, initial_delay=initial_delay,
+            maximum_delay=maximum_delay, retry_transient_polls=False)
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        url = f"{self.endpoint}/{API_VERSION}/{path}"
-        what = f"Data Labeling API {method} {path}"
-        try:
-            response = self.session.request(method, url, json=body, timeout=self.timeout)
-        except _TRANSIENT_TRANSPORT as error:
-            raise TransientError(f"{what}: {type(error).__name__}: {error}") from error
-        except requests.RequestException as error:
-            raise PermanentError(f"{what}: {type(error).__name__}: {error}") from error
-        except auth_exceptions.TransportError as error:
-            raise TransientError(f"{what}: cannot reach the token endpoint: {error}") from error
-        except auth_exceptions.RefreshError as error:
-            kind = TransientError if getattr(error, "retryable", False) else PermanentError
-            raise kind(f"{what}: credentials could not be refreshed: {error}") from error
-        if response.ok:
-            try:
-                return response.json()
-            except ValueError as error:
-                raise TransientError(
-                    f"{what}: HTTP {response.status_code} answer is not JSON: "
-                    f"{response.text[:200]!r}"
-                ) from error
-        raise _http_error(what, response)
-
-
-def _new_session(endpoint: str) -> requests.Session:
-    if is_loopback_http(endpoint):
-        return requests.Session()
-    import google.auth
-    from google.auth.transport.requests import AuthorizedSession
-
-    try:
-        credentials, _ = google.auth.default(scopes=list(SCOPES))
-    except auth_exceptions.DefaultCredentialsError as error:
-        raise PermanentError(f"no Google credentials to call {endpoint}: {error}") from error
-    return AuthorizedSession(credentials)
-
-
-def _http_error(what: str, response: requests.Response) -> Exception:
-    code = response.status_code
-    status, api_message = _google_error(response)
-    message = f"{what} failed: HTTP {code} {status}: {api_message}"
-    if code in _TRANSIENT_HTTP or code >= 500:
-        return ApiTransientError(message, code, status, api_message)
-    return ApiPermanentError(message, code, status, api_message)
-
-
-def _google_error(response: requests.Response) -> tuple[str, str]:
-    """(status, message) from Google's `{"error": {"code", "message", "status"}}` body."""
-    try:
-        error: Any = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict):
-        status = error.get("status") or response.reason or ""
-        return str(status), str(error.get("message") or "")
-    return response.reason or "", response.text.strip()[:200]
+        return google_rest.call(self.session, method, f"{self.endpoint}/{API_VERSION}/{path}",
+                                f"Data Labeling API {method} {path}", body, self.timeout)

@@ -2,6 +2,9 @@
 
 Every id that ends up in a URL or an object path is restricted to letters, digits, `_`, `.`
 and `-` (no slashes, no `..`); a project id may carry a domain prefix (`example.com:proj`).
+Vertex AI names are stricter still, as Vertex AI makes them: a project id (6 to 30 lowercase
+letters, digits and hyphens, starting with a letter) or a project number, a region name (it
+becomes part of the API's host name), numeric dataset and operation ids.
 """
 
 from __future__ import annotations
@@ -20,6 +23,19 @@ _ANNOTATED_DATASET = re.compile(
 )
 _OPERATION = re.compile(rf"projects/(?P<project>{_PROJECT})/operations/(?P<operation>{_ID})")
 _TOPIC = re.compile(rf"projects/(?P<project>{_PROJECT})/topics/(?P<topic>{_ID})")
+
+_INT64_MAX = 2**63 - 1
+_NUMERIC_ID = r"[1-9][0-9]{0,18}"
+_VERTEX_PROJECT = rf"[a-z][a-z0-9\-]{{4,28}}[a-z0-9]|{_NUMERIC_ID}"
+_REGION = r"[a-z]+(?:-[a-z]+)+[0-9]{1,2}"
+_VERTEX_LOCATION = rf"projects/(?P<project>{_VERTEX_PROJECT})/locations/(?P<location>{_REGION})"
+_VERTEX_DATASET = re.compile(rf"{_VERTEX_LOCATION}/datasets/(?P<dataset>{_NUMERIC_ID})")
+_VERTEX_OPERATION = re.compile(
+    rf"{_VERTEX_LOCATION}/(?:datasets/(?P<dataset>{_NUMERIC_ID})/)?"
+    rf"operations/(?P<operation>{_NUMERIC_ID})"
+)
+_VERTEX_RULES = ("with P a project id or number, L a region such as us-central1 and "
+                 "numeric ids")
 
 
 @dataclass(frozen=True)
@@ -55,14 +71,48 @@ class TopicName:
         return f"projects/{self.project}/topics/{self.topic}"
 
 
-def _match(pattern: re.Pattern[str], value: object, what: str, shape: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class VertexDatasetName:
+    project: str  # id or number
+    location: str
+    dataset: str
+
+    def __str__(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/datasets/{self.dataset}"
+
+
+@dataclass(frozen=True)
+class VertexOperationName:
+    project: str
+    location: str
+    dataset: str | None  # the dataset an operation of datasets.export belongs to
+    operation: str
+
+    def __str__(self) -> str:
+        parent = f"projects/{self.project}/locations/{self.location}"
+        if self.dataset is not None:
+            parent += f"/datasets/{self.dataset}"
+        return f"{parent}/operations/{self.operation}"
+
+
+_ID_RULES = "with ids of letters, digits, '_', '.' or '-'"
+
+
+def _match(pattern: re.Pattern[str], value: object, what: str, shape: str,
+           rules: str = _ID_RULES) -> dict[str, str]:
     found = pattern.fullmatch(value) if isinstance(value, str) else None
-    if found is None or any(".." in part for part in found.groupdict().values()):
-        raise PermanentError(
-            f"{what} must look like {shape} with ids of letters, digits, '_', '.' or '-'; "
-            f"got {value!r}"
-        )
+    if found is None or any(".." in part for part in found.groupdict().values() if part):
+        raise PermanentError(f"{what} must look like {shape} {rules}; got {value!r}")
     return found.groupdict()
+
+
+def _match_vertex(pattern: re.Pattern[str], value: object, what: str,
+                  shape: str) -> dict[str, str]:
+    parts = _match(pattern, value, what, shape, _VERTEX_RULES)
+    for key in ("project", "dataset", "operation"):
+        if (parts.get(key) or "a").isdigit() and int(parts[key]) > _INT64_MAX:
+            raise PermanentError(f"{what}: {key} id {parts[key]} is too large; got {value!r}")
+    return parts
 
 
 def parse_annotated_dataset_name(value: object) -> AnnotatedDatasetName:
@@ -80,3 +130,14 @@ def parse_operation_name(value: object) -> OperationName:
 
 def parse_topic_name(value: object) -> TopicName:
     return TopicName(**_match(_TOPIC, value, "topic name", "projects/P/topics/T"))
+
+
+def parse_vertex_dataset_name(value: object) -> VertexDatasetName:
+    return VertexDatasetName(**_match_vertex(
+        _VERTEX_DATASET, value, "Vertex AI dataset name", "projects/P/locations/L/datasets/D"))
+
+
+def parse_vertex_operation_name(value: object) -> VertexOperationName:
+    return VertexOperationName(**_match_vertex(
+        _VERTEX_OPERATION, value, "Vertex AI operation name",
+        "projects/P/locations/L/[datasets/D/]operations/O"))
