@@ -236,10 +236,11 @@ def test_resource_names_parse():
     assert (name.project, name.dataset, name.annotated_dataset) == (
         PROJECT, "flowers", "flowers-boxes")
     assert name.dataset_name == f"projects/{PROJECT}/datasets/flowers" and str(name) == BOXES
-    operation = resource_names.parse_operation_name("projects/p/operations/5c73dd6b_0000_2b34")
-    assert (operation.project, operation.operation) == ("p", "5c73dd6b_0000_2b34")
-    topic = resource_names.parse_topic_name("projects/example.com:proj/topics/results.v1")
-    assert (topic.project, topic.topic) == ("example.com:proj", "results.v1")
+    operation = resource_names.parse_operation_name(
+        "projects/demo-project/operations/5c73dd6b_0000_2b34")
+    assert (operation.project, operation.operation) == ("demo-project", "5c73dd6b_0000_2b34")
+    topic = resource_names.parse_topic_name("projects/example.com:my-project/topics/results.v1")
+    assert (topic.project, topic.topic) == ("example.com:my-project", "results.v1")
 
 
 @pytest.mark.parametrize("value", [
@@ -252,6 +253,33 @@ def test_bad_annotated_dataset_names_are_permanent_errors(value):
     client = DataLabelingClient("http://127.0.0.1:9")  # never called: the name is checked first
     with pytest.raises(PermanentError, match="annotated dataset name .*projects/P/datasets/D"):
         client.get_annotated_dataset(value)
+
+
+@pytest.mark.parametrize("project", [
+    "abcde", "a" * 31, "1project", "Project-one", "my-project-", "my_project", "a" * 1490 +
+    ".com:my-project", "x:my-project", "",
+])
+def test_project_ids_are_bounded_as_google_bounds_them(project):
+    with pytest.raises(PermanentError, match="project id of 6 to 30"):
+        resource_names.parse_annotated_dataset_name(
+            f"projects/{project}/datasets/d/annotatedDatasets/a")
+
+
+@pytest.mark.parametrize("project", ["abcdef", "a" * 30, "my-project-1", "example.com:my-project"])
+def test_project_ids_google_allows(project):
+    name = resource_names.parse_annotated_dataset_name(
+        f"projects/{project}/datasets/d/annotatedDatasets/a")
+    assert name.project == project
+
+
+def test_other_ids_are_bounded():
+    longest = "d" * resource_names.MAX_ID_CHARS
+    assert resource_names.parse_annotated_dataset_name(
+        f"projects/demo-project/datasets/{longest}/annotatedDatasets/{longest}")
+    with pytest.raises(PermanentError, match="at most 128"):
+        resource_names.parse_operation_name(f"projects/demo-project/operations/{longest}x")
+    with pytest.raises(PermanentError):
+        resource_names.parse_topic_name("projects/demo-project/topics/" + "t" * 256)
 
 
 @pytest.mark.parametrize(("parse", "value"), [
