@@ -15,6 +15,7 @@ from labelexport import resource_names
 from labelexport.datalabeling import (
     ApiPermanentError,
     DataLabelingClient,
+    OperationStillRunning,
     is_loopback_http,
     output_config_for,
 )
@@ -146,13 +147,30 @@ def test_unavailable_is_transient_then_succeeds(client, server, export_bucket, c
     assert [c["status"] for c in server.calls("exportData")] == [code, 200]
 
 
-def test_poll_fault_is_transient(client, server, export_bucket):
+def test_poll_faults_are_polled_through(client, server, export_bucket):
     operation = client.export_data(BOXES, output_config_for(
         "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "poll-fault"))
-    server.inject_fault(503, count=1, method="getOperation")
-    with pytest.raises(TransientError):
-        client.wait_for_operation(operation["name"], timeout_seconds=10)
-    assert client.wait_for_operation(operation["name"], 20, initial_delay=0.1)["done"]
+    server.inject_fault(503, count=2, method="getOperation")
+    server.inject_fault(429, count=1, method="getOperation")
+    done = client.wait_for_operation(operation["name"], 20, initial_delay=0.1)
+    assert done["done"] and "response" in done
+    assert [c["status"] for c in server.calls("getOperation")][:3] == [503, 503, 429]
+
+
+def test_poll_faults_until_the_time_is_up_say_unreachable(client, server, export_bucket):
+    operation = client.export_data(BOXES, output_config_for(
+        "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "poll-outage"))
+    server.inject_fault(503, count=1000, method="getOperation")
+    with pytest.raises(OperationStillRunning, match="unreachable .*HTTP 503"):
+        client.wait_for_operation(operation["name"], timeout_seconds=1.0, initial_delay=0.1)
+
+
+def test_operation_unknown_to_the_service_ends_the_wait(client, server):
+    server.inject_fault(404, count=1, method="getOperation")
+    with pytest.raises(ApiPermanentError) as raised:
+        client.wait_for_operation(f"projects/{PROJECT}/operations/gone", 20, initial_delay=0.1)
+    assert raised.value.http_status == 404
+    assert len(server.calls("getOperation")) == 1  # not polled again
 
 
 def test_operation_ending_in_error_is_returned(client, server, export_bucket):
@@ -174,7 +192,7 @@ def test_wait_gives_up_with_a_transient_error(client, server, export_bucket):
     operation = client.export_data(BOXES, output_config_for(
         "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "slow"))
     started = time.monotonic()
-    with pytest.raises(TransientError, match="still running"):
+    with pytest.raises(OperationStillRunning, match="still running"):
         client.wait_for_operation(operation["name"], timeout_seconds=1.0, initial_delay=0.2)
     assert time.monotonic() - started < 2.5
     polls = server.calls("getOperation")

@@ -51,6 +51,10 @@ class ApiTransientError(_ApiErrorAnswer, TransientError):
     """An answer that may change on retry (408, 429, 5xx)."""
 
 
+class OperationStillRunning(TransientError):
+    """The wait for an operation ended before the operation did."""
+
+
 class _OperationNotDone(Exception):
     """Raised by one poll of an operation that is still running; the retry predicate."""
 
@@ -130,8 +134,10 @@ class DataLabelingClient:
     ) -> dict:
         """Poll until the operation is done and return it (an `error` in it is the caller's).
 
-        Polls back off exponentially (with jitter). When `timeout_seconds` is up the wait
-        ends with TransientError("... still running"): the operation goes on, resume later.
+        Polls back off exponentially (with jitter); a transient fault of a poll (429, 5xx, a
+        timeout) is polled through, not raised. When `timeout_seconds` is up the wait ends
+        with OperationStillRunning: the operation goes on, resume later. A permanent answer
+        (the operation is unknown: 404, or 403) raises ApiPermanentError.
         """
 
         def poll() -> dict:
@@ -141,7 +147,7 @@ class DataLabelingClient:
             return operation
 
         retry = api_retry.Retry(
-            predicate=api_retry.if_exception_type(_OperationNotDone),
+            predicate=api_retry.if_exception_type(_OperationNotDone, TransientError),
             initial=initial_delay,
             maximum=maximum_delay,
             multiplier=2.0,
@@ -150,8 +156,11 @@ class DataLabelingClient:
         try:
             return retry(poll)()
         except api_exceptions.RetryError as timeout:
-            raise TransientError(
-                f"operation {name} still running after {timeout_seconds:g} s"
+            last = timeout.cause
+            state = (f"unreachable ({last})" if isinstance(last, TransientError)
+                     else "still running")
+            raise OperationStillRunning(
+                f"operation {name} {state} after {timeout_seconds:g} s"
             ) from timeout
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
