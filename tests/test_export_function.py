@@ -478,3 +478,40 @@ def test_run_records_live_outside_the_trigger_bucket(stack):
     assert in_exports == [f"exports/flowers/flowers-boxes/{run['runId']}/export.csv"]
     assert [b.name for b in stack.client.list_blobs(stack.split_bucket)] == [
         f"runs/{run['runId']}.json"]
+
+
+def _push(body: dict, message_id: str, publish_time: datetime) -> dict:
+    return {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(),
+                        "messageId": message_id, "publishTime": format_time(publish_time),
+                        "attributes": {}},
+            "subscription": "projects/demo-project/subscriptions/s"}
+
+
+def test_old_message_is_refused_unless_its_run_exists(stack):
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    source = f"//pubsub.googleapis.com/{stack.topic}"
+    answer = post_event(stack.server.url, PUBLISHED, source,
+                        _push({"annotatedDataset": BOXES}, "old-1", two_hours_ago))
+    assert answer.status_code == 200
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "event_too_old" and report["messageId"] == "old-1"
+    assert stack.run_records() == [] and stack.datalabeling.calls("getAnnotatedDataset") == []
+
+    stack.publish({"annotatedDataset": BOXES, "requestId": "kept"})
+    (run,) = stack.done_runs()
+    answer = post_event(stack.server.url, PUBLISHED, source, _push(
+        {"annotatedDataset": BOXES, "requestId": "kept"}, "old-2", two_hours_ago))
+    assert answer.status_code == 200  # a stored run wins over the message's age
+    assert _all_results(stack, wait=2) == []
+    assert len(stack.export_calls()) == 1
+
+
+def test_event_that_is_no_pubsub_message_is_a_failed_result(stack):
+    answer = post_event(stack.server.url, "google.cloud.storage.object.v1.finalized",
+                        "//storage.googleapis.com/x", {"bucket": "b", "name": "n"},
+                        event_id="not-pubsub")
+    assert answer.status_code == 200
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "malformed_event" and report["eventId"] == "not-pubsub"

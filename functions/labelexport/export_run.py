@@ -60,6 +60,7 @@ class _Observed:
     followed: Followed | None = None
     operation: dict | None = None  # as the last poll returned it
     why_lost: str = ""
+    waited: bool = False  # for another delivery's hold (said once in the log)
 
 
 class ExportRun:
@@ -238,8 +239,10 @@ class ExportRun:
         held_until = parse_time(seen.run.record.get("startLeaseUntil"))
         lease_left = (held_until - self.clock()).total_seconds() if held_until else 0.0
         pause = max(0.05, min(HOLDER_POLL_SECONDS, lease_left, deadline - self.monotonic()))
-        logs.info("another delivery holds the run's start: waiting for it",
-                  heldUntil=seen.run.record.get("startLeaseUntil"), **self.log_fields)
+        if not seen.waited:
+            logs.info("another delivery holds the run's start: waiting for it",
+                      heldUntil=seen.run.record.get("startLeaseUntil"), **self.log_fields)
+            seen.waited = True
         self.sleep(pause)
         seen.run = self.records.load(run_id)
 
