@@ -413,16 +413,16 @@ def hasty_stack(storage_emulator, pubsub_emulator, datalabeling, functions_serve
 
 def test_operation_outliving_every_delivery_is_closed_when_its_export_lands(
         hasty_stack, functions_server):
-    """Five deliveries of about a second each, an export that lands after 12 s: the message is
+    """Five deliveries of about a second each, an export that lands after 25 s: the message is
     dead-lettered while the operation goes on; split_export, when the export lands, marks the
     run done; and republishing the dead letter starts nothing."""
     stack = hasty_stack
-    stack.datalabeling.set_operation_delay(12)
+    stack.datalabeling.set_operation_delay(25)  # five deliveries and backoffs take some 12 s
     stack.publish({"annotatedDataset": BOXES, "requestId": "long-export"})
     (dead,) = stack.pubsub.pull(stack.dead_letters, timeout=60)
     (run,) = stack.run_records()
     assert run["state"] == "exporting" and run["operation"]
-    name = stack.wait_for(lambda: stack.exports(), timeout=30, what="the export")[0]
+    name = stack.wait_for(lambda: stack.exports(), timeout=40, what="the export")[0]
     splitter = functions_server("split_export", MAIN, stack.env)
     obj = stack.client.bucket(stack.export_bucket).get_blob(name)._properties
     answer = post_event(splitter.url, "google.cloud.storage.object.v1.finalized",
