@@ -353,9 +353,9 @@ class LocalPipeline:
         return self.list_objects(self.export_bucket, "exports/")
 
     def run_record(self, run_id: str) -> dict | None:
-        """export_labeled_data's run record `runs/<run>.json`, or None."""
+        """export_labeled_data's run record `runs/<run>.json` (in SPLIT_BUCKET), or None."""
         try:
-            return json.loads(self.read(f"gs://{self.export_bucket}/runs/{run_id}.json"))
+            return json.loads(self.read(f"gs://{self.split_bucket}/runs/{run_id}.json"))
         except Exception as error:  # noqa: BLE001 - google's NotFound, without importing it
             if getattr(error, "code", None) == 404:
                 return None
@@ -363,14 +363,14 @@ class LocalPipeline:
 
     def wait_for_run(self, run_id: str, states: Iterable[str] = ("done", "failed"),
                      timeout: float = 60.0) -> dict:
-        """The run record once its state is one of `states`. (The result message can come
-        first: split_export starts on the export's finalize event, while export_labeled_data
-        may still be polling the operation.)"""
+        """The run record once its state is one of `states` and no delivery follows its
+        operation any more. (The result message can come first: split_export starts on the
+        export's finalize event, while export_labeled_data may still be polling.)"""
         deadline = time.monotonic() + timeout
         states = tuple(states)
         while True:
             record = self.run_record(run_id)
-            if record is not None and record.get("state") in states:
+            if record is not None and record.get("state") in states and not _followed(record):
                 return record
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"run {run_id} is not {' or '.join(states)} after "
@@ -378,14 +378,14 @@ class LocalPipeline:
             time.sleep(0.2)
 
     def wait_until_settled(self, timeout: float = 60.0) -> None:
-        """Until every run record is done or failed: no export is being followed any more
-        (before injecting Data Labeling faults that an older run must not take)."""
+        """Until every run record is done or failed and no delivery still follows its
+        operation (before injecting Data Labeling faults that an older run must not take)."""
         for record in self.run_records():
             self.wait_for_run(record["runId"], timeout=timeout)
 
     def run_records(self) -> list[dict]:
-        return [json.loads(self.read(f"gs://{self.export_bucket}/{name}"))
-                for name in self.list_objects(self.export_bucket, "runs/")]
+        return [json.loads(self.read(f"gs://{self.split_bucket}/{name}"))
+                for name in self.list_objects(self.split_bucket, "runs/")]
 
     # ------------------------------------------------------------------ by hand
 
@@ -448,3 +448,9 @@ class LocalPipeline:
         bucket, _, name = uri.removeprefix("gs://").partition("/")
         return (f"{self.storage.endpoint}/download/storage/v1/b/{bucket}/o/"
                 f"{quote(name, safe='')}?alt=media")
+
+
+def _followed(record: dict) -> bool:
+    """Whether a delivery may still follow the run's operation: split_export marked the run
+    done when its export landed, before export_labeled_data recorded the operation's result."""
+    return record.get("state") == "done" and "operation" in record and "result" not in record

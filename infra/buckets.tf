@@ -1,8 +1,9 @@
 # Three buckets, all regional in var.region, uniform bucket-level access, public access prevented,
 # versioned with old versions cleaned up:
-#   exports: the Data Labeling Service writes exports/**, export_labeled_data its run records;
-#            every finalized object here triggers split_export, so nothing writes here in reply.
-#   splits:  split_export's outputs (train/validation/test/unassigned, rejected.jsonl, manifest.json).
+#   exports: the Data Labeling Service writes exports/**; every finalized object here triggers
+#            split_export, so neither function writes here.
+#   splits:  split_export's outputs (train/validation/test/unassigned, rejected.jsonl, manifest.json)
+#            and the run records runs/<run>.json (written by both functions; they trigger nothing).
 #   source:  the function source bundles (bundle.tf).
 
 resource "google_storage_bucket" "exports" {

@@ -40,6 +40,7 @@ resource "google_cloudfunctions2_function" "export" {
   depends_on = [
     google_project_service.apis,
     google_storage_bucket_iam_member.export_runs,
+    google_storage_bucket_iam_member.export_reads_exports,
     google_pubsub_topic_iam_member.export_results,
   ]
 }

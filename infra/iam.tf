@@ -6,10 +6,24 @@
 # --- export_labeled_data -----------------------------------------------------------------------
 
 # Run records (created with ifGenerationMatch=0, then advanced with generation matches: an
-# overwrite needs get + create + delete) live in the export bucket, under their own prefix.
+# overwrite needs get + create + delete) live in the split bucket under runs/, where a write
+# triggers nothing; the condition keeps this account to that prefix, off the split outputs.
 resource "google_storage_bucket_iam_member" "export_runs" {
-  bucket = google_storage_bucket.exports.name
+  bucket = google_storage_bucket.splits.name
   role   = "roles/storage.objectUser"
+  member = google_service_account.export.member
+  condition {
+    title       = "run-records-only"
+    description = "export_labeled_data's run records, runs/<run>.json, and nothing else."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.splits.name}/objects/runs/\")"
+  }
+}
+
+# Before taking over a run whose first delivery vanished, export_labeled_data looks whether the
+# export has landed under the run's prefix (so as not to export it twice); it writes nothing here.
+resource "google_storage_bucket_iam_member" "export_reads_exports" {
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectViewer"
   member = google_service_account.export.member
 }
 

@@ -203,7 +203,7 @@ variable "noncurrent_version_retention_days" {
 }
 
 variable "export_retention_days" {
-  description = "Days raw exports and run records stay in the export bucket; null keeps them. Keep it well above the event age limit so a redelivered message still finds its run record."
+  description = "Days raw exports stay in the export bucket; null keeps them. Keep it well above the event age limit so a redelivered event still finds its export."
   type        = number
   default     = null
   validation {

@@ -15,6 +15,7 @@ from labelexport import resource_names
 from labelexport.datalabeling import (
     ApiPermanentError,
     DataLabelingClient,
+    OperationStillRunning,
     is_loopback_http,
     output_config_for,
 )
@@ -146,13 +147,30 @@ def test_unavailable_is_transient_then_succeeds(client, server, export_bucket, c
     assert [c["status"] for c in server.calls("exportData")] == [code, 200]
 
 
-def test_poll_fault_is_transient(client, server, export_bucket):
+def test_poll_faults_are_polled_through(client, server, export_bucket):
     operation = client.export_data(BOXES, output_config_for(
         "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "poll-fault"))
-    server.inject_fault(503, count=1, method="getOperation")
-    with pytest.raises(TransientError):
-        client.wait_for_operation(operation["name"], timeout_seconds=10)
-    assert client.wait_for_operation(operation["name"], 20, initial_delay=0.1)["done"]
+    server.inject_fault(503, count=2, method="getOperation")
+    server.inject_fault(429, count=1, method="getOperation")
+    done = client.wait_for_operation(operation["name"], 20, initial_delay=0.1)
+    assert done["done"] and "response" in done
+    assert [c["status"] for c in server.calls("getOperation")][:3] == [503, 503, 429]
+
+
+def test_poll_faults_until_the_time_is_up_say_unreachable(client, server, export_bucket):
+    operation = client.export_data(BOXES, output_config_for(
+        "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "poll-outage"))
+    server.inject_fault(503, count=1000, method="getOperation")
+    with pytest.raises(OperationStillRunning, match="unreachable .*HTTP 503"):
+        client.wait_for_operation(operation["name"], timeout_seconds=1.0, initial_delay=0.1)
+
+
+def test_operation_unknown_to_the_service_ends_the_wait(client, server):
+    server.inject_fault(404, count=1, method="getOperation")
+    with pytest.raises(ApiPermanentError) as raised:
+        client.wait_for_operation(f"projects/{PROJECT}/operations/gone", 20, initial_delay=0.1)
+    assert raised.value.http_status == 404
+    assert len(server.calls("getOperation")) == 1  # not polled again
 
 
 def test_operation_ending_in_error_is_returned(client, server, export_bucket):
@@ -174,7 +192,7 @@ def test_wait_gives_up_with_a_transient_error(client, server, export_bucket):
     operation = client.export_data(BOXES, output_config_for(
         "IMAGE_BOUNDING_BOX_ANNOTATION", "csv", export_bucket, "slow"))
     started = time.monotonic()
-    with pytest.raises(TransientError, match="still running"):
+    with pytest.raises(OperationStillRunning, match="still running"):
         client.wait_for_operation(operation["name"], timeout_seconds=1.0, initial_delay=0.2)
     assert time.monotonic() - started < 2.5
     polls = server.calls("getOperation")
@@ -236,10 +254,11 @@ def test_resource_names_parse():
     assert (name.project, name.dataset, name.annotated_dataset) == (
         PROJECT, "flowers", "flowers-boxes")
     assert name.dataset_name == f"projects/{PROJECT}/datasets/flowers" and str(name) == BOXES
-    operation = resource_names.parse_operation_name("projects/p/operations/5c73dd6b_0000_2b34")
-    assert (operation.project, operation.operation) == ("p", "5c73dd6b_0000_2b34")
-    topic = resource_names.parse_topic_name("projects/example.com:proj/topics/results.v1")
-    assert (topic.project, topic.topic) == ("example.com:proj", "results.v1")
+    operation = resource_names.parse_operation_name(
+        "projects/demo-project/operations/5c73dd6b_0000_2b34")
+    assert (operation.project, operation.operation) == ("demo-project", "5c73dd6b_0000_2b34")
+    topic = resource_names.parse_topic_name("projects/example.com:my-project/topics/results.v1")
+    assert (topic.project, topic.topic) == ("example.com:my-project", "results.v1")
 
 
 @pytest.mark.parametrize("value", [
@@ -252,6 +271,33 @@ def test_bad_annotated_dataset_names_are_permanent_errors(value):
     client = DataLabelingClient("http://127.0.0.1:9")  # never called: the name is checked first
     with pytest.raises(PermanentError, match="annotated dataset name .*projects/P/datasets/D"):
         client.get_annotated_dataset(value)
+
+
+@pytest.mark.parametrize("project", [
+    "abcde", "a" * 31, "1project", "Project-one", "my-project-", "my_project", "a" * 1490 +
+    ".com:my-project", "x:my-project", "",
+])
+def test_project_ids_are_bounded_as_google_bounds_them(project):
+    with pytest.raises(PermanentError, match="project id of 6 to 30"):
+        resource_names.parse_annotated_dataset_name(
+            f"projects/{project}/datasets/d/annotatedDatasets/a")
+
+
+@pytest.mark.parametrize("project", ["abcdef", "a" * 30, "my-project-1", "example.com:my-project"])
+def test_project_ids_google_allows(project):
+    name = resource_names.parse_annotated_dataset_name(
+        f"projects/{project}/datasets/d/annotatedDatasets/a")
+    assert name.project == project
+
+
+def test_other_ids_are_bounded():
+    longest = "d" * resource_names.MAX_ID_CHARS
+    assert resource_names.parse_annotated_dataset_name(
+        f"projects/demo-project/datasets/{longest}/annotatedDatasets/{longest}")
+    with pytest.raises(PermanentError, match="at most 128"):
+        resource_names.parse_operation_name(f"projects/demo-project/operations/{longest}x")
+    with pytest.raises(PermanentError):
+        resource_names.parse_topic_name("projects/demo-project/topics/" + "t" * 256)
 
 
 @pytest.mark.parametrize(("parse", "value"), [

@@ -101,6 +101,22 @@ def test_every_annotation_type_in_every_format_from_message_to_result(pipeline, 
         assert record["state"] == "done" and record["format"] == fmt
 
 
+def test_run_records_invoke_no_split_export(pipeline):
+    """Run records live in SPLIT_BUCKET: none of their writes is a finalize event of
+    EXPORT_BUCKET, so split_export is invoked for exports only (it was 4 times per run)."""
+    sample = find_sample("flowers", "flowers-boxes")
+    sent = pipeline.publish_completion(sample.name(pipeline.project), "csv",
+                                       request_id="records-trigger-nothing")
+    pipeline.wait_for_result(sent.run_id, timeout=60)
+    assert pipeline.wait_for_run(sent.run_id)["state"] == "done"
+    time.sleep(1)  # a finalize event of a record write would be delivered by now
+    ignored = [e for e in pipeline.split_function.json_logs()
+               if e.get("message", "").startswith("not an export object")]
+    assert ignored == []
+    assert [n for n in pipeline.list_objects(pipeline.export_bucket, "")
+            if not n.startswith("exports/")] == []
+
+
 def test_export_with_bad_rows_is_rejected_with_the_rows_kept(pipeline):
     dirty = [(s, fmt) for s in CATALOG if s.dirty for fmt in s.formats]
     sent = {pipeline.publish_completion(s.name(pipeline.project), fmt,
@@ -129,10 +145,11 @@ def test_same_request_id_twice_is_one_export_and_one_result(pipeline):
     assert first.run_id == second.run_id and first.message_id != second.message_id
     manifest, _ = pipeline.wait_for_result(first.run_id, timeout=60)
     assert manifest["status"] == "ok"
-    # One message made the export; the other was handled as a duplicate and acknowledged ...
+    # One message made the export; the other found its run and followed it ...
     messages = {first.message_id, second.message_id}
     pipeline.export_function.wait_for_log(
-        lambda e: e.get("messageId") in messages and "already done" in e["message"], timeout=30)
+        lambda e: e.get("messageId") in messages and e["message"].startswith(
+            ("run already", "another delivery created the run first")), timeout=30)
     # ... and announced nothing; exportData ran once, one export object exists.
     with pytest.raises(TimeoutError):
         pipeline.wait_for_result(first.run_id, timeout=2)

@@ -10,10 +10,17 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cloudevents_http import post_event
+from labelexport.datalabeling import DataLabelingClient, output_config_for
+from labelexport.events import format_time, parse_time
+from labelexport.export_paths import export_prefix
+from labelexport.results import FAILURE_FIELDS
+from labelexport.run_records import run_id_for
 
 from devstack.datalabeling_server import DataLabelingServer
 
@@ -39,11 +46,13 @@ class ExportStack:
         self.storage, self.pubsub, self.datalabeling = storage, pubsub, datalabeling
         datalabeling.reset()
         self.export_bucket = unique_name("exports")
+        self.split_bucket = unique_name("splits")
         storage.create_bucket(self.export_bucket)
+        storage.create_bucket(self.split_bucket)
         self.results_topic = pubsub.create_topic(PROJECT, unique_name("results"))
         self.results = pubsub.create_pull_subscription(PROJECT, unique_name("results-sub"),
                                                        self.results_topic)
-        self.env = {"EXPORT_BUCKET": self.export_bucket, "SPLIT_BUCKET": unique_name("splits"),
+        self.env = {"EXPORT_BUCKET": self.export_bucket, "SPLIT_BUCKET": self.split_bucket,
                     "RESULTS_TOPIC": self.results_topic, "GOOGLE_CLOUD_PROJECT": PROJECT,
                     "DATALABELING_ENDPOINT": datalabeling.endpoint,
                     "OPERATION_WAIT_SECONDS": "20",
@@ -71,10 +80,15 @@ class ExportStack:
 
     def run_records(self) -> list[dict]:
         """Every run record as it is now (not at the generation the listing saw: a record is
-        rewritten as its run advances)."""
-        bucket = self.client.bucket(self.export_bucket)
+        rewritten as its run advances). They live in SPLIT_BUCKET."""
+        bucket = self.client.bucket(self.split_bucket)
         return [json.loads(bucket.blob(b.name).download_as_bytes())
-                for b in self.client.list_blobs(self.export_bucket, prefix="runs/")]
+                for b in self.client.list_blobs(self.split_bucket, prefix="runs/")]
+
+    def write_record(self, run_id: str, record: dict | bytes) -> None:
+        data = record if isinstance(record, bytes) else json.dumps(record).encode()
+        self.client.bucket(self.split_bucket).blob(f"runs/{run_id}.json").upload_from_string(
+            data)
 
     def wait_for(self, predicate, timeout: float = 30, what: str = "condition"):
         deadline = time.monotonic() + timeout
@@ -85,10 +99,10 @@ class ExportStack:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}")
 
-    def done_runs(self, count: int = 1) -> list[dict]:
+    def done_runs(self, count: int = 1, timeout: float = 30) -> list[dict]:
         return self.wait_for(lambda: len(done := [r for r in self.run_records()
                                                   if r["state"] == "done"]) >= count and done,
-                             what=f"{count} finished run(s)")
+                             timeout=timeout, what=f"{count} finished run(s)")
 
     def result(self, timeout: float = 30):
         (message,) = self.pubsub.pull(self.results, max_messages=1, timeout=timeout)
@@ -257,3 +271,247 @@ def test_retry_command_refuses_bad_names():
                            "projects/p/topics/t"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("labelexport: error:") and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def _assert_failure_shape(report: dict) -> None:
+    assert report["status"] == "failed" and report["stage"] == "export"
+    assert {"status", "stage", "error"} <= set(report) <= set(FAILURE_FIELDS)
+
+
+def _all_results(stack, wait: float = 2.0) -> list[tuple[dict, dict]]:
+    return [(json.loads(m.data), m.attributes)
+            for m in stack.pubsub.pull(stack.results, max_messages=100, timeout=wait,
+                                       min_messages=100)]
+
+
+def test_crash_after_the_export_call_is_adopted_not_exported_again(stack):
+    """What a delivery that died right after exportData answered leaves behind (its record
+    `requested`, its start still held), then the message delivered again, and again after it
+    was handled: one export, the run done, nothing dead-lettered."""
+    request_id = "crash-after-export-call"
+    run_id = run_id_for(BOXES, request_id)
+    prefix = export_prefix("flowers", "flowers-boxes", run_id)
+    output_config = output_config_for("IMAGE_BOUNDING_BOX_ANNOTATION", "csv",
+                                      stack.export_bucket, prefix)
+    DataLabelingClient(stack.datalabeling.endpoint).export_data(BOXES, output_config)
+    now = datetime.now(UTC)
+    stack.write_record(run_id, {
+        "runId": run_id, "state": "requested", "annotatedDataset": BOXES,
+        "annotationType": "IMAGE_BOUNDING_BOX_ANNOTATION", "format": "csv", "filter": "",
+        "requestId": request_id, "messageId": "m-crashed",
+        "exportPrefix": f"gs://{stack.export_bucket}/{prefix}", "outputConfig": output_config,
+        "createTime": format_time(now), "updateTime": format_time(now),
+        "startLeaseUntil": format_time(now + timedelta(seconds=15))})
+
+    stack.publish({"annotatedDataset": BOXES, "requestId": request_id})
+    (run,) = stack.done_runs(timeout=40)
+    assert run["runId"] == run_id and "operation" not in run
+    stack.publish({"annotatedDataset": BOXES, "requestId": request_id})  # after a dead letter
+    time.sleep(3)
+    assert len(stack.export_calls()) == 1 and len(stack.exports()) == 1
+    generations = list(stack.client.list_blobs(stack.export_bucket, prefix="exports/",
+                                               versions=True))
+    assert len(generations) == 1
+    assert stack.pubsub.pull(stack.dead_letters, timeout=1) == []
+    assert _all_results(stack, wait=1) == []
+
+
+def test_concurrent_copies_of_one_delivery_publish_no_failure(stack):
+    def push(message_id: str) -> dict:
+        return {"message": {"data": base64.b64encode(json.dumps(
+            {"annotatedDataset": BOXES}).encode()).decode(), "messageId": message_id,
+            "attributes": {}}, "subscription": "projects/demo-project/subscriptions/s"}
+
+    def deliver(message_id: str) -> int:
+        return post_event(stack.server.url, PUBLISHED, f"//pubsub.googleapis.com/{stack.topic}",
+                          push(message_id), event_id=message_id).status_code
+
+    message_ids = [f"race-{n}" for n in range(4)]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(deliver, [m for m in message_ids for _ in range(8)]))
+    assert statuses == [200] * 32
+    assert _all_results(stack) == []
+    assert len(stack.export_calls()) == 4
+    assert sorted(r["state"] for r in stack.run_records()) == ["done"] * 4
+
+
+def test_deeply_nested_message_is_refused_once(stack):
+    stack.publish(b"[" * 50_000 + b"]" * 50_000)
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "not_json" and "nested too deeply" in \
+        report["error"]["message"]
+    time.sleep(3)
+    assert stack.pubsub.pull(stack.results, timeout=1) == []  # acknowledged: no redelivery
+    assert stack.pubsub.pull(stack.dead_letters, timeout=1) == []
+
+
+def test_huge_name_is_refused_with_a_short_quote(stack):
+    huge = "\U0001F600" * 850_000  # 3.4 MB of emoji
+    stack.publish(json.dumps({"annotatedDataset": huge}, ensure_ascii=False).encode())
+    report, attributes = stack.result(timeout=60)
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "bad_resource_name"
+    assert len(json.dumps(report)) < 2_000 and "850,000 characters in all" in \
+        report["error"]["message"]
+    assert all(len(v.encode()) <= 1024 for v in attributes.values())
+    longest = max(len(line) for line in stack.server.log_text().splitlines())
+    assert longest < 10_000, f"a log line of {longest:,} characters"
+
+
+def test_overlong_project_id_is_refused_and_every_attribute_fits(stack):
+    name = f"projects/{'a' * 1490}.com:my-project/datasets/flowers/annotatedDatasets/flowers-boxes"
+    stack.publish({"annotatedDataset": name})
+    report, attributes = stack.result()
+    assert report["error"]["reason"] == "bad_resource_name"
+    assert "project id of 6 to 30" in report["error"]["message"]
+    assert all(len(v.encode()) <= 1024 for v in attributes.values())
+    assert stack.datalabeling.calls("getAnnotatedDataset") == []
+
+
+def test_operation_unknown_to_the_service_is_a_failed_result(stack):
+    stack.datalabeling.set_operation_delay(5)  # nothing lands before the 404s are seen
+    stack.datalabeling.inject_fault(404, count=100, method="getOperation")
+    stack.publish({"annotatedDataset": BOXES})
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "operation_unavailable" and "404" in \
+        report["error"]["message"]
+    (run,) = stack.run_records()
+    assert run["state"] == "failed" and run["failure"] == report
+    time.sleep(3)
+    assert stack.pubsub.pull(stack.dead_letters, timeout=1) == []
+    assert len(stack.export_calls()) == 1
+
+
+@pytest.fixture
+def patient_stack(storage_emulator, pubsub_emulator, datalabeling, functions_server,
+                  unique_name):
+    return ExportStack(storage_emulator, pubsub_emulator, datalabeling, functions_server,
+                       unique_name, OPERATION_WAIT_SECONDS="60")
+
+
+def test_poll_faults_inside_the_wait_cost_no_delivery(patient_stack):
+    stack = patient_stack
+    stack.datalabeling.inject_fault(503, count=5, method="getOperation")
+    stack.publish({"annotatedDataset": BOXES})
+    stack.done_runs(timeout=60)
+    assert [c["status"] for c in stack.datalabeling.calls("getOperation")][:5] == [503] * 5
+    assert not [e for e in stack.server.json_logs()
+                if "transient failure" in e.get("message", "")]
+    assert stack.pubsub.pull(stack.dead_letters, timeout=1) == []
+
+
+@pytest.fixture
+def hasty_stack(storage_emulator, pubsub_emulator, datalabeling, functions_server, unique_name):
+    return ExportStack(storage_emulator, pubsub_emulator, datalabeling, functions_server,
+                       unique_name, OPERATION_WAIT_SECONDS="1")
+
+
+def test_operation_outliving_every_delivery_is_closed_when_its_export_lands(
+        hasty_stack, functions_server):
+    """Five deliveries of about a second each, an export that lands after 25 s: the message is
+    dead-lettered while the operation goes on; split_export, when the export lands, marks the
+    run done; and republishing the dead letter starts nothing."""
+    stack = hasty_stack
+    stack.datalabeling.set_operation_delay(25)  # five deliveries and backoffs take some 12 s
+    stack.publish({"annotatedDataset": BOXES, "requestId": "long-export"})
+    (dead,) = stack.pubsub.pull(stack.dead_letters, timeout=60)
+    (run,) = stack.run_records()
+    assert run["state"] == "exporting" and run["operation"]
+    name = stack.wait_for(lambda: stack.exports(), timeout=40, what="the export")[0]
+    splitter = functions_server("split_export", MAIN, stack.env)
+    obj = stack.client.bucket(stack.export_bucket).get_blob(name)._properties
+    answer = post_event(splitter.url, "google.cloud.storage.object.v1.finalized",
+                        f"//storage.googleapis.com/projects/_/buckets/{stack.export_bucket}", obj)
+    assert answer.status_code == 200
+    (done,) = stack.done_runs()
+    assert done["split"] == {"sourceGeneration": str(obj["generation"]), "status": "ok"}
+    report, attributes = stack.result()
+    assert attributes["status"] == "ok" and attributes["runId"] == run["runId"]
+
+    stack.publish(dead.data, **{k: v for k, v in dead.attributes.items()
+                                if not k.startswith("CloudPubSubDeadLetter")})
+    time.sleep(3)
+    assert len(stack.export_calls()) == 1 and stack.pubsub.pull(stack.dead_letters,
+                                                                 timeout=1) == []
+
+
+def test_done_record_says_when_it_was_written(stack):
+    stack.datalabeling.set_operation_delay(2)
+    stack.publish({"annotatedDataset": BOXES})
+    (run,) = stack.done_runs()
+    written = parse_time(run["updateTime"]) - parse_time(run["createTime"])
+    assert written >= timedelta(seconds=2)
+
+
+def test_unreadable_run_record_is_a_failed_result(stack):
+    run_id = run_id_for(BOXES, "broken-record")
+    stack.write_record(run_id, b"{not json")
+    stack.publish({"annotatedDataset": BOXES, "requestId": "broken-record"})
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "bad_run_record" and attributes["runId"] == run_id
+    time.sleep(3)
+    assert stack.pubsub.pull(stack.results, timeout=1) == []
+    assert stack.pubsub.pull(stack.dead_letters, timeout=1) == []
+    assert stack.datalabeling.calls("exportData") == []
+
+
+def test_export_call_refused_is_a_failed_result(stack):
+    stack.datalabeling.inject_fault(403, count=1, method="exportData")
+    stack.publish({"annotatedDataset": BOXES})
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "export_refused" and "403" in report["error"]["message"]
+    (run,) = stack.run_records()
+    assert run["state"] == "failed" and attributes["runId"] == run["runId"]
+
+
+def test_run_records_live_outside_the_trigger_bucket(stack):
+    stack.publish({"annotatedDataset": BOXES})
+    (run,) = stack.done_runs()
+    in_exports = [b.name for b in stack.client.list_blobs(stack.export_bucket)]
+    assert in_exports == [f"exports/flowers/flowers-boxes/{run['runId']}/export.csv"]
+    assert [b.name for b in stack.client.list_blobs(stack.split_bucket)] == [
+        f"runs/{run['runId']}.json"]
+
+
+def _push(body: dict, message_id: str, publish_time: datetime) -> dict:
+    return {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(),
+                        "messageId": message_id, "publishTime": format_time(publish_time),
+                        "attributes": {}},
+            "subscription": "projects/demo-project/subscriptions/s"}
+
+
+def test_old_message_is_refused_unless_its_run_exists(stack):
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    source = f"//pubsub.googleapis.com/{stack.topic}"
+    answer = post_event(stack.server.url, PUBLISHED, source,
+                        _push({"annotatedDataset": BOXES}, "old-1", two_hours_ago))
+    assert answer.status_code == 200
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "event_too_old" and report["messageId"] == "old-1"
+    assert stack.run_records() == [] and stack.datalabeling.calls("getAnnotatedDataset") == []
+
+    stack.publish({"annotatedDataset": BOXES, "requestId": "kept"})
+    (run,) = stack.done_runs()
+    answer = post_event(stack.server.url, PUBLISHED, source, _push(
+        {"annotatedDataset": BOXES, "requestId": "kept"}, "old-2", two_hours_ago))
+    assert answer.status_code == 200  # a stored run wins over the message's age
+    assert _all_results(stack, wait=2) == []
+    assert len(stack.export_calls()) == 1
+
+
+def test_event_that_is_no_pubsub_message_is_a_failed_result(stack):
+    answer = post_event(stack.server.url, "google.cloud.storage.object.v1.finalized",
+                        "//storage.googleapis.com/x", {"bucket": "b", "name": "n"},
+                        event_id="not-pubsub")
+    assert answer.status_code == 200
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "malformed_event" and report["eventId"] == "not-pubsub"

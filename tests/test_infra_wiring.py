@@ -15,6 +15,7 @@ from pathlib import Path
 import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
+from labelexport.export_paths import RUNS_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
@@ -423,14 +424,22 @@ def test_function_roles_are_scoped(tf):
     splits = "${google_storage_bucket.splits.name}"
     export_sa = "${google_service_account.export.member}"
     split_sa = "${google_service_account.split.member}"
-    assert (exports, "roles/storage.objectUser", export_sa) in bucket_grants  # run records
+    assert (splits, "roles/storage.objectUser", export_sa) in bucket_grants  # run records
+    assert (exports, "roles/storage.objectViewer", export_sa) in bucket_grants
     assert (exports, "roles/storage.objectViewer", split_sa) in bucket_grants
     assert (splits, "roles/storage.objectUser", split_sa) in bucket_grants
-    # split_export never writes the export bucket (no trigger loop), export never the splits.
-    assert not {g for g in bucket_grants if g[0] == exports and g[2] == split_sa} - {
-        (exports, "roles/storage.objectViewer", split_sa)
-    }
-    assert not [g for g in bucket_grants if g[0] == splits and g[2] == export_sa]
+    # Neither function writes the export bucket (every write there triggers split_export).
+    for sa in (export_sa, split_sa):
+        assert {g for g in bucket_grants if g[0] == exports and g[2] == sa} == {
+            (exports, "roles/storage.objectViewer", sa)}
+    # export_labeled_data writes run records in the split bucket, under runs/ and nowhere else.
+    (records,) = [g for g in resources(tf, "google_storage_bucket_iam_member").values()
+                  if g["bucket"] == splits and g["member"] == export_sa]
+    (condition,) = records["condition"]
+    assert condition["expression"] == (
+        'resource.name.startsWith("projects/_/buckets/${google_storage_bucket.splits.name}'
+        '/objects/runs/")')
+    assert RUNS_PREFIX == "runs/"
     publishers = {
         g["member"]
         for g in resources(tf, "google_pubsub_topic_iam_member").values()

@@ -14,6 +14,7 @@ from labelexport import config, gcs
 from labelexport.errors import LabelExportError
 from labelexport.events import StorageObjectEvent, parse_time
 from labelexport.report import render_report
+from labelexport.results import FAILURE_FIELDS, Results
 from labelexport.split_run import SplitRun
 
 from devstack.processes import group_members
@@ -137,7 +138,7 @@ def _without_ml_use(data: bytes, fmt: str) -> list[bytes]:
 
 
 def test_annotation_type_comes_from_the_run_record(stack):
-    stack.client.bucket(stack.export_bucket).blob("runs/run7.json").upload_from_string(json.dumps(
+    stack.client.bucket(stack.split_bucket).blob("runs/run7.json").upload_from_string(json.dumps(
         {"runId": "run7", "annotationType": "IMAGE_POLYLINE_ANNOTATION",
          "annotatedDataset": "projects/p/datasets/flowers/annotatedDatasets/flowers-polylines"}))
     obj = stack.upload("exports/flowers/flowers-polylines/run7/export.csv",
@@ -220,8 +221,9 @@ def test_crash_between_splits_and_manifest_then_redelivery(stack, monkeypatch):
                                int(obj["generation"]), int(obj["size"]))
     monkeypatch.setattr(gcs, "GcsFolder", _CrashBeforeManifest)
     with pytest.raises(SystemExit):
-        SplitRun(event, config.load_settings(), gcs.GcsStore(), lambda *a: None,
-                 datetime.now(UTC)).run()
+        settings = config.load_settings()
+        SplitRun(event, settings, gcs.GcsStore(), Results(lambda *a: None, "t", "split"),
+                 lambda: datetime.now(UTC)).run()
     prefix = "flowers/flowers-boxes/crash/"
     left = stack.split_objects(prefix)
     assert "manifest.json" not in left and "train.csv" in left  # splits written, no manifest
@@ -347,3 +349,153 @@ def test_settings_errors_are_loud(monkeypatch):
     monkeypatch.setenv("RESULTS_TOPIC", "projects/p/topics/t")
     with pytest.raises(LabelExportError, match="must differ"):
         config.load_settings()
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def _assert_failure_shape(report: dict) -> None:
+    assert report["status"] == "failed" and report["stage"] == "split"
+    assert {"status", "stage", "error"} <= set(report) <= set(FAILURE_FIELDS)
+
+
+def _hours_ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+def test_late_redelivery_announces_the_stored_result(stack):
+    obj = stack.upload("exports/flowers/flowers-boxes/late/export.csv",
+                       _export("flowers", "flowers-boxes", "csv"))
+    stack.deliver(obj, event_id="late-event")
+    first = stack.result()
+    assert first[1]["status"] == "ok"
+    stack.deliver(obj, event_id="late-event", time=_hours_ago(2))  # redelivered 2 h later
+    assert stack.result() == first
+
+
+def test_unreadable_run_record_is_a_failed_result(stack):
+    stack.client.bucket(stack.split_bucket).blob("runs/broken.json").upload_from_string(
+        b"{not json")
+    obj = stack.upload("exports/flowers/flowers-boxes/broken/export.csv",
+                       _export("flowers", "flowers-boxes", "csv"))
+    stack.deliver(obj)  # acknowledged (200), not retried
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "bad_run_record" and attributes["runId"] == "broken"
+    assert "runs/broken.json" in report["error"]["message"]
+    assert report["source"] == {"uri": f"gs://{stack.export_bucket}/{obj['name']}",
+                                "generation": str(obj["generation"]), "format": "csv"}
+    assert list(stack.client.list_blobs(stack.split_bucket, prefix="flowers/")) == []
+
+
+def test_missing_split_bucket_is_a_failed_result(storage_emulator, pubsub_emulator,
+                                                 functions_server, unique_name):
+    stack = SplitStack(storage_emulator, pubsub_emulator, functions_server, unique_name)
+    stack.env["SPLIT_BUCKET"] = unique_name("no-such-bucket")
+    stack.server = functions_server("split_export", MAIN, stack.env)
+    obj = stack.upload("exports/flowers/flowers-boxes/nobucket/export.csv",
+                       _export("flowers", "flowers-boxes", "csv"))
+    stack.deliver(obj)
+    report, attributes = stack.result()
+    _assert_failure_shape(report)
+    assert report["error"]["reason"] == "object_not_found"
+    assert stack.env["SPLIT_BUCKET"] in report["error"]["message"]
+
+
+def test_the_split_marks_a_waiting_run_done(stack):
+    record = {"runId": "waiting", "state": "exporting", "operation": "projects/demo-project/"
+              "operations/o1", "annotationType": "IMAGE_BOUNDING_BOX_ANNOTATION",
+              "annotatedDataset": "projects/demo-project/datasets/flowers/annotatedDatasets/"
+                                  "flowers-boxes", "updateTime": "2026-11-24T09:30:00Z"}
+    blob = stack.client.bucket(stack.split_bucket).blob("runs/waiting.json")
+    blob.upload_from_string(json.dumps(record))
+    obj = stack.upload("exports/flowers/flowers-boxes/waiting/export.csv",
+                       _export("flowers", "flowers-boxes", "csv"))
+    stack.deliver(obj)
+    assert stack.result()[1]["status"] == "ok"
+    done = json.loads(stack.client.bucket(stack.split_bucket).blob("runs/waiting.json")
+                      .download_as_bytes())
+    assert done["state"] == "done" and done["operation"] == record["operation"]
+    assert done["split"] == {"sourceGeneration": str(obj["generation"]), "status": "ok"}
+    assert parse_time(done["updateTime"]) > datetime.now(UTC) - timedelta(minutes=1)
+
+
+def test_a_reject_quotes_a_short_prefix_of_its_row(stack):
+    rows = (b"TRAIN,gs://b/a.jpg,rose,0.1,0.1,,,0.3,0.3,,\n"
+            b"TRAIN,gs://b/b.jpg,rose," + b"x" * 1_000_000 + b",0.1,,,0.3,0.3,,\n")
+    obj = stack.upload("exports/flowers/flowers-boxes/wide/export.csv", rows)
+    stack.deliver(obj)
+    manifest, _ = stack.result()
+    assert manifest["rows"]["rejected"] == 1
+    (reject,) = [json.loads(line) for line in
+                 stack.split_objects("flowers/flowers-boxes/wide/")["rejected.jsonl"]
+                 .splitlines()]
+    assert reject["reason"] == "bad_number" and len(reject["detail"]) < 2_100
+    assert len(reject["raw"]) > 1_000_000  # the row itself is kept whole
+    longest = max(len(line) for line in stack.server.log_text().splitlines())
+    assert longest < 10_000
+
+
+class _GoneWhileRead(gcs.GcsStore):
+    """The export is deleted right after its live generation was looked at: the split finds
+    it gone when it opens it."""
+
+    def live_generation(self, bucket, name):
+        generation = super().live_generation(bucket, name)
+        gcs.client().bucket(bucket).blob(name).delete()
+        return generation
+
+
+def _in_process(stack, monkeypatch) -> tuple[config.Settings, list]:
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    gcs.client.cache_clear()
+    published: list = []
+    return config.load_settings(), published
+
+
+def _event(obj: dict) -> StorageObjectEvent:
+    return StorageObjectEvent("e1", datetime.now(UTC), obj["bucket"], obj["name"],
+                              int(obj["generation"]), int(obj["size"]))
+
+
+def test_export_deleted_while_being_read_is_skipped(stack, monkeypatch):
+    settings, published = _in_process(stack, monkeypatch)
+    obj = stack.upload("exports/flowers/flowers-boxes/gone/export.csv",
+                       _export("flowers", "flowers-boxes", "csv"))
+    results = Results(lambda *message: published.append(message), settings.results_topic,
+                      "split")
+    try:
+        outcome = SplitRun(_event(obj), settings, _GoneWhileRead(), results,
+                           lambda: datetime.now(UTC)).run()
+    finally:
+        gcs.client.cache_clear()
+    assert outcome == "superseded" and published == []
+    assert list(stack.client.list_blobs(stack.split_bucket)) == []
+
+
+class _CollidingFolder(gcs.GcsFolder):
+    """Someone else writes train.csv as soon as the split opens it."""
+
+    def open(self, name):
+        stream = super().open(name)
+        if name == "train.csv":
+            gcs.client().bucket(self.bucket).blob(self.prefix + name).upload_from_string(b"x")
+        return stream
+
+
+def test_a_collision_on_a_large_output_names_that_output(stack, monkeypatch):
+    settings, _ = _in_process(stack, monkeypatch)
+    rows = b"".join(b"TRAIN,gs://bucket/images/img_%07d.jpg,rose,0.1,0.1,,,0.3,0.3,,\n" % n
+                    for n in range(160_000))  # a train.csv of more than one 8 MiB chunk
+    obj = stack.upload("exports/flowers/flowers-boxes/collide/export.csv", rows)
+    monkeypatch.setattr(gcs, "GcsFolder", _CollidingFolder)
+    try:
+        with pytest.raises(gcs.ConcurrentWrite) as raised:
+            SplitRun(_event(obj), settings, gcs.GcsStore(),
+                     Results(lambda *a: None, settings.results_topic, "split"),
+                     lambda: datetime.now(UTC)).run()
+    finally:
+        gcs.client.cache_clear()
+    assert str(raised.value) == (f"gs://{stack.split_bucket}/flowers/flowers-boxes/collide/"
+                                 "train.csv was written by someone else meanwhile")

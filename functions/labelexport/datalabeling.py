@@ -15,6 +15,7 @@ from labelexport.google_rest import (  # noqa: F401 - part of this module's inte
     SCOPES,
     ApiPermanentError,
     ApiTransientError,
+    OperationStillRunning,
     is_loopback_http,
 )
 from labelexport.resource_names import parse_annotated_dataset_name, parse_operation_name
@@ -96,13 +97,14 @@ class DataLabelingClient:
     ) -> dict:
         """Poll until the operation is done and return it (an `error` in it is the caller's).
 
-        Polls back off exponentially (with jitter); a poll that fails raises at once. When
-        `timeout_seconds` is up the wait ends with TransientError("... still running"): the
-        operation goes on, resume later.
+        Polls back off exponentially (with jitter); a transient fault of a poll (429, 5xx, a
+        timeout) is polled through, not raised. When `timeout_seconds` is up the wait ends
+        with OperationStillRunning: the operation goes on, resume later. A permanent answer
+        (the operation is unknown: 404, or 403) raises ApiPermanentError.
         """
         return google_rest.wait_for_operation(
             self.get_operation, name, timeout_seconds, initial_delay=initial_delay,
-            maximum_delay=maximum_delay, retry_transient_polls=False)
+            maximum_delay=maximum_delay, retry_transient_polls=True)
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         return google_rest.call(self.session, method, f"{self.endpoint}/{API_VERSION}/{path}",

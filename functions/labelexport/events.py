@@ -11,13 +11,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from labelexport.errors import PermanentError
+from labelexport.excerpts import quote
 
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+MAX_ID_CHARS = 256  # of an event id or a message id (Pub/Sub's are some 16 digits)
 
 
 class MalformedEvent(PermanentError):
     """An event that can never be processed: acknowledged and reported, never retried."""
+
+    reason = "malformed_event"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ def _data(event: Any) -> dict:
             data = json.loads(data)
         except ValueError as exc:
             raise MalformedEvent(f"event data is not JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedEvent("event data is JSON nested too deeply to read") from None
     if not isinstance(data, dict):
         raise MalformedEvent("event data is missing or not a JSON object")
     return data
@@ -82,6 +88,11 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as Google's APIs write timestamps."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _int64(data: dict, name: str, required: bool) -> int | None:
     value = data.get(name)
     if value is None or value == "":
@@ -91,20 +102,20 @@ def _int64(data: dict, name: str, required: bool) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise MalformedEvent(f"storage event {name} is not an integer: {value!r}") from None
+        raise MalformedEvent(f"storage event {name} is not an integer: {quote(value)}") from None
 
 
 def parse_storage_event(event: Any) -> StorageObjectEvent:
     kind = attribute(event, "type")
     if kind != STORAGE_FINALIZED:
-        raise MalformedEvent(f"expected a {STORAGE_FINALIZED} event, got {kind!r}")
+        raise MalformedEvent(f"expected a {STORAGE_FINALIZED} event, got {quote(kind)}")
     data = _data(event)
     bucket, name = data.get("bucket"), data.get("name")
     if not isinstance(bucket, str) or not bucket or not isinstance(name, str) or not name:
         raise MalformedEvent("storage event data has no bucket or object name")
     metadata = data.get("metadata")
     return StorageObjectEvent(
-        event_id=str(attribute(event, "id") or ""),
+        event_id=str(attribute(event, "id") or "")[:MAX_ID_CHARS],
         time=parse_time(attribute(event, "time")) or parse_time(data.get("updated")),
         bucket=bucket,
         name=name,
@@ -117,20 +128,23 @@ def parse_storage_event(event: Any) -> StorageObjectEvent:
 def parse_pubsub_event(event: Any) -> PubSubMessageEvent:
     kind = attribute(event, "type")
     if kind != PUBSUB_PUBLISHED:
-        raise MalformedEvent(f"expected a {PUBSUB_PUBLISHED} event, got {kind!r}")
+        raise MalformedEvent(f"expected a {PUBSUB_PUBLISHED} event, got {quote(kind)}")
     message = _data(event).get("message")
     if not isinstance(message, dict):
         raise MalformedEvent("Pub/Sub event data has no message")
     message_id = message.get("messageId") or message.get("message_id")
     if not message_id:
         raise MalformedEvent("Pub/Sub message has no messageId")
+    if len(str(message_id)) > MAX_ID_CHARS:
+        raise MalformedEvent(f"Pub/Sub messageId is longer than {MAX_ID_CHARS} characters: "
+                             f"{quote(str(message_id))}")
     try:
         payload = base64.b64decode(message.get("data") or "", validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise MalformedEvent("Pub/Sub message data is not base64") from None
     attributes = message.get("attributes") or {}
     return PubSubMessageEvent(
-        event_id=str(attribute(event, "id") or ""),
+        event_id=str(attribute(event, "id") or "")[:MAX_ID_CHARS],
         time=parse_time(attribute(event, "time")),
         message_id=str(message_id),
         data=payload,

@@ -2,87 +2,212 @@
 exportData into EXPORT_BUCKET, follow the operation, and record how it ended.
 
 Every step is resumable: the run record says how far an earlier delivery got, so a redelivered
-message continues (following the same operation) instead of starting a second export."""
+message continues (following the same operation) instead of starting a second export. What to
+do next is `export_decision.decide`'s; this module observes and acts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from labelexport import logs
+from labelexport import gcs, logs
 from labelexport.config import Settings
-from labelexport.datalabeling import DataLabelingClient, export_extension, output_config_for
+from labelexport.datalabeling import (
+    DataLabelingClient,
+    OperationStillRunning,
+    export_extension,
+    output_config_for,
+)
 from labelexport.errors import LabelExportError, PermanentError, TransientError
-from labelexport.events import PubSubMessageEvent, parse_time
-from labelexport.export_paths import export_prefix
-from labelexport.gcs import GcsStore
-from labelexport.messages import BadMessage, ExportRequest, parse_completion_message
-from labelexport.results import failure_report, result_attributes
-from labelexport.run_records import (
+from labelexport.events import PubSubMessageEvent, format_time, parse_time
+from labelexport.export_decision import (
     DONE,
     EXPORTING,
     FAILED,
     REQUESTED,
-    RunRecords,
-    StoredRun,
-    run_id_for,
+    Action,
+    ExportFacts,
+    Followed,
+    RunView,
+    decide,
+    export_certainly_not_started,
 )
+from labelexport.export_paths import export_prefix
+from labelexport.gcs import ConcurrentWrite, GcsStore, UnreadableObject
+from labelexport.messages import BadMessage, ExportRequest, parse_completion_message
+from labelexport.results import Results, ResultSubject
+from labelexport.run_records import RunRecords, StoredRun, records_bucket, run_id_for
 
-Publish = Callable[[str, dict, dict[str, str]], object]
+Clock = Callable[[], datetime]
 
 # How long the delivery that claims a run's start holds it; another delivery may take over
 # only after that (the first one crashed before it could record the export's operation).
 START_LEASE_SECONDS = 120
+HOLDER_POLL_SECONDS = 2.0  # how often a delivery waiting for the holder reads the record
+MAX_STEPS = 500  # a bound on observe-decide-act rounds (each acts or waits at least 1 s)
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+
+@dataclass
+class _Observed:
+    """What this delivery has seen so far (the facts the decision is asked with)."""
+
+    run: StoredRun | None
+    held_generation: int | None = None  # the record generation at which this delivery holds
+    landed: bool | None = None
+    followed: Followed | None = None
+    operation: dict | None = None  # as the last poll returned it
+    why_lost: str = ""
+    waited: bool = False  # for another delivery's hold (said once in the log)
 
 
 class ExportRun:
     def __init__(self, event: PubSubMessageEvent, settings: Settings, store: GcsStore,
-                 client: DataLabelingClient, publish: Publish, now: datetime):
+                 client: DataLabelingClient, results: Results, clock: Clock,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.event = event
         self.settings = settings
-        self.records = RunRecords(store, settings.export_bucket)
+        self.store = store
+        self.records = RunRecords(store, records_bucket(settings))
         self.client = client
-        self.publish = publish
-        self.now = now
+        self.results = results
+        self.clock = clock
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.subject = ResultSubject()
+        self.request_id: str | None = None
         self.log_fields: dict = {"messageId": event.message_id}
 
     def run(self) -> str:
-        """What happened, in one word: exported, failed, duplicate, too_old."""
+        """What happened, in one word: exported, failed, duplicate."""
         try:
             request = parse_completion_message(self.event.data, self.event.attributes)
         except BadMessage as exc:
             return self._refuse(exc.reason, str(exc))
         name = str(request.annotated_dataset)
         run_id = run_id_for(name, request.request_id or self.event.message_id)
+        self.subject = ResultSubject(run_id=run_id, annotated_dataset=name)
+        self.request_id = request.request_id
         self.log_fields.update(annotatedDataset=name, runId=run_id)
-        run = self.records.load(run_id)
-        if run is None:
-            age = (self.now - self.event.publish_time).total_seconds() \
-                if self.event.publish_time else 0.0
-            if age > self.settings.event_max_age_seconds:
-                return self._refuse("event_too_old", f"the message is {age:.0f} s old, over "
-                                    f"EVENT_MAX_AGE_SECONDS="
-                                    f"{self.settings.event_max_age_seconds:g}; publish a retry")
-            try:
-                run = self._start(request, run_id)
-            except PermanentError as exc:
-                return self._refuse("annotated_dataset_unavailable", str(exc))
-        else:
-            logs.info(f"run already {run.state}: continuing", **self.log_fields)
-        return self._continue(run)
+        try:
+            return self._drive(request, run_id)
+        except UnreadableObject as exc:
+            return self._refuse("bad_run_record", f"the run record cannot be read: {exc}; "
+                                "delete it and publish the message again")
 
-    def _start(self, request: ExportRequest, run_id: str) -> StoredRun:
-        dataset = self.client.get_annotated_dataset(str(request.annotated_dataset))
+    # ------------------------------------------------------------------ observe, decide, act
+
+    def _drive(self, request: ExportRequest, run_id: str) -> str:
+        deadline = self.monotonic() + self.settings.operation_wait_seconds
+        seen = _Observed(self.records.load(run_id))
+        if seen.run is not None:
+            logs.info(f"run already {seen.run.state}: continuing", **self.log_fields)
+        for _ in range(MAX_STEPS):
+            action = decide(self._facts(seen, deadline))
+            try:
+                outcome = self._act(action, seen, request, run_id, deadline)
+            except ConcurrentWrite:
+                logs.info("the run record changed meanwhile: reading it again",
+                          action=action.value, **self.log_fields)
+                seen.run, seen.landed = self.records.load(run_id), None
+                continue
+            if outcome is not None:
+                return outcome
+        raise TransientError(f"run {run_id} did not settle in {MAX_STEPS} steps")
+
+    def _facts(self, seen: _Observed, deadline: float) -> ExportFacts:
+        now = self.clock()
+        published = self.event.publish_time
+        return ExportFacts(
+            run=None if seen.run is None else _view(seen.run, seen.held_generation),
+            now=now,
+            message_age_seconds=(now - published).total_seconds() if published else 0.0,
+            max_age_seconds=self.settings.event_max_age_seconds,
+            time_left_seconds=deadline - self.monotonic(),
+            landed=seen.landed,
+            followed=seen.followed,
+        )
+
+    def _act(self, action: Action, seen: _Observed, request: ExportRequest, run_id: str,
+             deadline: float) -> str | None:
+        """Do what `action` says; a word ends the delivery, None asks the decision again."""
+        if action is Action.REFUSE_TOO_OLD:
+            age = (self.clock() - self.event.publish_time).total_seconds()
+            return self._refuse("event_too_old", f"the message is {age:.0f} s old, over "
+                                f"EVENT_MAX_AGE_SECONDS={self.settings.event_max_age_seconds:g}"
+                                "; publish a retry")
+        if action is Action.CREATE_RUN:
+            return self._create(seen, request, run_id)
+        if action is Action.WAIT_FOR_HOLDER:
+            self._wait_for_holder(seen, run_id, deadline)
+        elif action is Action.LOOK_AT_DESTINATION:
+            seen.landed = self._landed(seen.run)
+        elif action is Action.CLAIM_START:
+            seen.run = self.records.advance(seen.run, startLeaseUntil=self._lease_end(),
+                                            updateTime=self._now())
+            seen.held_generation = seen.run.generation
+            logs.info("took over the run's start: nothing had landed at its destination",
+                      **self.log_fields)
+        elif action is Action.START_EXPORT:
+            return self._start_export(seen)
+        elif action is Action.FOLLOW_OPERATION:
+            self._follow(seen, deadline)
+        elif action is Action.MARK_DONE:
+            response = (seen.operation or {}).get("response") or {}
+            seen.run = self.records.advance(seen.run, state=DONE, updateTime=self._now(),
+                                            result={k: response.get(k) for k in
+                                                    ("totalCount", "exportCount", "labelStats")})
+            logs.info("export done", exportCount=response.get("exportCount"), **self.log_fields)
+            return "exported"
+        elif action is Action.ADOPT_EXPORT:
+            seen.run = self.records.advance(seen.run, state=DONE, updateTime=self._now(),
+                                            adopted="the export had landed at the destination")
+            logs.info("the export had landed at the run's destination: run done, not exported "
+                      "again", **self.log_fields)
+            return "exported"
+        elif action is Action.FAIL_OPERATION_ERROR:
+            operation = seen.operation or {}
+            error = operation.get("error") or {}
+            return self._fail(seen.run, "export_failed",
+                              f"operation {operation.get('name')} ended in error "
+                              f"{error.get('code')}: {error.get('message')}")
+        elif action is Action.FAIL_OPERATION_LOST:
+            return self._fail(seen.run, "operation_unavailable",
+                              f"{seen.why_lost}; and nothing landed under "
+                              f"{seen.run.record.get('exportPrefix')}; publish a retry")
+        elif action is Action.REPEAT_FAILURE:
+            logs.info("the run failed before: announcing the same result again",
+                      **self.log_fields)
+            self.results.announce(seen.run.record.get("failure") or self.results.report(
+                "export_failed", "the run failed", self.subject), self.subject)
+            return "duplicate"
+        elif action is Action.NOTHING:
+            return "duplicate"
+        elif action is Action.RETRY_LATER:
+            raise TransientError(self._why_retry(seen))
+        elif action is Action.BAD_RECORD:
+            return self._refuse("bad_run_record", f"the run record "
+                                f"{self.records.uri(run_id)} has state "
+                                f"{seen.run.state!r} (or no operation); delete it and publish "
+                                "the message again")
+        return None
+
+    # ------------------------------------------------------------------ the acts
+
+    def _create(self, seen: _Observed, request: ExportRequest, run_id: str) -> str | None:
+        try:
+            dataset = self.client.get_annotated_dataset(str(request.annotated_dataset))
+        except PermanentError as exc:
+            return self._refuse("annotated_dataset_unavailable", str(exc))
         annotation_type = dataset.get("annotationType") or ""
-        fmt = export_extension(annotation_type,
-                               request.format or self.settings.export_format)
+        fmt = export_extension(annotation_type, request.format or self.settings.export_format)
         parsed = request.annotated_dataset
         prefix = export_prefix(parsed.dataset, parsed.annotated_dataset, run_id)
-        record = {
+        now = self._now()
+        created = self.records.create({
             "runId": run_id,
             "state": REQUESTED,
             "annotatedDataset": str(parsed),
@@ -94,88 +219,115 @@ class ExportRun:
             "exportPrefix": f"gs://{self.settings.export_bucket}/{prefix}",
             "outputConfig": output_config_for(annotation_type, fmt,
                                               self.settings.export_bucket, prefix),
-            "createTime": _timestamp(self.now),
-            "updateTime": _timestamp(self.now),
+            "createTime": now,
+            "updateTime": now,
             "startLeaseUntil": self._lease_end(),
-        }
-        logs.info("run recorded", annotationType=annotation_type, format=fmt, **self.log_fields)
-        return self.records.create(record)
-
-    def _continue(self, run: StoredRun) -> str:
-        if run.state == REQUESTED:
-            run = self._claim_start(run)
-            try:
-                operation = self.client.export_data(run.record["annotatedDataset"],
-                                                    run.record["outputConfig"],
-                                                    run.record.get("filter") or "")
-            except PermanentError as exc:
-                return self._fail(run, "export_refused", str(exc))
-            except TransientError:
-                self._release_start(run)
-                raise
-            run = self.records.advance(run, state=EXPORTING, operation=operation["name"],
-                                       updateTime=_timestamp(self.now))
-            logs.info("export started", operation=operation["name"], **self.log_fields)
-        if run.state == EXPORTING:
-            operation = self.client.wait_for_operation(run.record["operation"],
-                                                       self.settings.operation_wait_seconds)
-            if operation.get("error"):
-                error = operation["error"]
-                return self._fail(run, "export_failed",
-                                  f"operation {operation['name']} ended in error "
-                                  f"{error.get('code')}: {error.get('message')}")
-            response = operation.get("response") or {}
-            self.records.advance(run, state=DONE, updateTime=_timestamp(self.now), result={
-                k: response.get(k) for k in ("totalCount", "exportCount", "labelStats")})
-            logs.info("export done", exportCount=response.get("exportCount"),
+        })
+        if created is None:
+            logs.info("another delivery created the run first: following it",
                       **self.log_fields)
-            return "exported"
-        if run.state == FAILED:
-            self._announce(run.record["failure"])  # the same result as the first time
-        return "duplicate"
+            seen.run = self.records.load(run_id)
+            if seen.run is None:
+                raise TransientError(f"run {run_id} was created and is gone: retry")
+            return None
+        logs.info("run recorded", annotationType=annotation_type, format=fmt,
+                  **self.log_fields)
+        seen.run, seen.held_generation = created, created.generation
+        return None
+
+    def _wait_for_holder(self, seen: _Observed, run_id: str, deadline: float) -> None:
+        held_until = parse_time(seen.run.record.get("startLeaseUntil"))
+        lease_left = (held_until - self.clock()).total_seconds() if held_until else 0.0
+        pause = max(0.05, min(HOLDER_POLL_SECONDS, lease_left, deadline - self.monotonic()))
+        if not seen.waited:
+            logs.info("another delivery holds the run's start: waiting for it",
+                      heldUntil=seen.run.record.get("startLeaseUntil"), **self.log_fields)
+            seen.waited = True
+        self.sleep(pause)
+        seen.run = self.records.load(run_id)
+
+    def _landed(self, run: StoredRun) -> bool:
+        bucket, prefix = gcs.parse_uri(str(run.record.get("exportPrefix") or ""))
+        return self.store.has_objects(bucket, prefix) if prefix else False
+
+    def _start_export(self, seen: _Observed) -> str | None:
+        run = seen.run
+        try:
+            operation = self.client.export_data(run.record["annotatedDataset"],
+                                                run.record["outputConfig"],
+                                                run.record.get("filter") or "")
+        except PermanentError as exc:
+            return self._fail(run, "export_refused", str(exc))
+        except TransientError as exc:
+            if export_certainly_not_started(getattr(exc, "http_status", None)):
+                self._release_start(run)
+            raise
+        logs.info("export started", operation=operation["name"], **self.log_fields)
+        try:
+            seen.run = self.records.advance(run, state=EXPORTING, operation=operation["name"],
+                                            updateTime=self._now())
+        except ConcurrentWrite:  # keep the operation unless the run has moved on meanwhile
+            current = self.records.load(run.record["runId"])
+            if current is None or current.state != REQUESTED:
+                seen.run = current
+                return None
+            seen.run = self.records.advance(current, state=EXPORTING,
+                                            operation=operation["name"], updateTime=self._now())
+        seen.held_generation = None
+        return None
+
+    def _follow(self, seen: _Observed, deadline: float) -> None:
+        name = seen.run.record["operation"]
+        try:
+            seen.operation = self.client.wait_for_operation(
+                name, max(1.0, deadline - self.monotonic()))
+        except OperationStillRunning as exc:
+            seen.followed, seen.why_lost = Followed.RUNNING, str(exc)
+            return
+        except PermanentError as exc:
+            seen.followed, seen.why_lost = Followed.LOST, str(exc)
+            return
+        seen.followed = Followed.ERROR if seen.operation.get("error") else Followed.DONE
+
+    def _why_retry(self, seen: _Observed) -> str:
+        if seen.followed is Followed.RUNNING:
+            return f"{seen.why_lost}; the redelivery follows it on"
+        return (f"run {self.subject.run_id} is being started by another delivery; retry to "
+                "follow it")
+
+    # ------------------------------------------------------------------ records and results
+
+    def _now(self) -> str:
+        return format_time(self.clock())
 
     def _lease_end(self) -> str:
-        return _timestamp(self.now + timedelta(seconds=START_LEASE_SECONDS))
-
-    def _claim_start(self, run: StoredRun) -> StoredRun:
-        """Only one delivery at a time calls exportData: the one that created the record, or
-        one that wins a generation-matched claim once no other holds the start lease."""
-        if run.created_here:
-            return run
-        lease = parse_time(run.record.get("startLeaseUntil"))
-        if lease and lease > self.now:
-            raise TransientError(f"run {run.record['runId']} is being started by another "
-                                 "delivery; retry to follow it")
-        return self.records.advance(run, startLeaseUntil=self._lease_end(),
-                                    updateTime=_timestamp(self.now))
+        return format_time(self.clock() + timedelta(seconds=START_LEASE_SECONDS))
 
     def _release_start(self, run: StoredRun) -> None:
-        """After a transient failure, let the redelivery start at once (best effort: the
-        lease ends by itself anyway)."""
+        """After the export certainly did not start, let the redelivery start at once (best
+        effort: the hold ends by itself anyway)."""
         try:
-            self.records.advance(run, startLeaseUntil=None, updateTime=_timestamp(self.now))
+            self.records.advance(run, startLeaseUntil=None, updateTime=self._now())
         except LabelExportError:
             pass
 
+    def _context(self) -> dict:
+        return {"requestId": self.request_id, "messageId": self.event.message_id}
+
     def _fail(self, run: StoredRun, reason: str, message: str) -> str:
-        report = self._report(reason, message, run.record.get("requestId"))
-        self.records.advance(run, state=FAILED, failure=report, updateTime=_timestamp(self.now))
-        logs.error(message, reason=reason, **self.log_fields)
-        self._announce(report)
+        report = self.results.report(reason, message, self.subject, **self._context())
+        self.records.advance(run, state=FAILED, failure=report, updateTime=self._now())
+        self.results.announce_failure(report, self.subject)
         return "failed"
 
     def _refuse(self, reason: str, message: str) -> str:
-        logs.error(f"message refused: {message}", reason=reason, **self.log_fields)
-        self._announce(self._report(reason, message, None))
+        """A failure with no run to record it in."""
+        self.results.fail(reason, message, self.subject, **self._context())
         return "failed"
 
-    def _report(self, reason: str, message: str, request_id: str | None) -> dict:
-        return failure_report("export", reason, message,
-                              annotatedDataset=self.log_fields.get("annotatedDataset"),
-                              runId=self.log_fields.get("runId"), requestId=request_id,
-                              messageId=self.event.message_id)
 
-    def _announce(self, report: dict) -> None:
-        self.publish(self.settings.results_topic, report, result_attributes(
-            status="failed", annotated_dataset=report.get("annotatedDataset", ""),
-            run_id=report.get("runId", "")))
+def _view(run: StoredRun, held_generation: int | None) -> RunView:
+    return RunView(state=run.state, held_here=held_generation == run.generation,
+                   start_held_until=parse_time(run.record.get("startLeaseUntil")),
+                   has_operation=bool(run.record.get("operation")),
+                   has_result="result" in run.record)

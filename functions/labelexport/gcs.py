@@ -16,6 +16,7 @@ from google.cloud.storage.exceptions import InvalidResponse
 from google.cloud.storage.fileio import BlobWriter
 
 from labelexport.errors import PermanentError, SourceError, TransientError
+from labelexport.excerpts import clip
 from labelexport.outputs import Outputs
 
 READ_CHUNK_BYTES = 8 << 20
@@ -36,6 +37,25 @@ TRANSIENT = (
 
 class ConcurrentWrite(TransientError):
     """A precondition failed: someone else wrote the object meanwhile. Retry to re-decide."""
+
+
+class ObjectGone(PermanentError):
+    """The object (or the generation asked for) does not exist, or no longer does."""
+
+    reason = "object_not_found"
+
+    def __init__(self, message: str, what: str):
+        super().__init__(message)
+        self.what = what
+
+
+class UnreadableObject(PermanentError):
+    """A small JSON object of the pipeline (a run record, a manifest) that is not one."""
+
+    reason = "unreadable_object"
+
+
+READ_ATTEMPTS = 3  # a small object rewritten between its metadata and its bytes is read again
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +81,8 @@ def open_object(uri: str, generation: int | None = None) -> Iterator[tuple[Binar
     except api_exceptions.Forbidden as exc:
         raise SourceError(f"no permission to read {uri}: {exc.message}") from None
     if blob is None:
+        if generation is not None:
+            raise ObjectGone(f"{uri} generation {generation} does not exist (any more)", uri)
         raise SourceError(f"{uri} does not exist")
     with blob.open("rb", chunk_size=READ_CHUNK_BYTES) as stream:
         yield stream, blob
@@ -69,14 +91,16 @@ def open_object(uri: str, generation: int | None = None) -> Iterator[tuple[Binar
 class _TextToBlob:
     """The text stream Outputs hands out: UTF-8 into a resumable upload."""
 
-    def __init__(self, writer: BlobWriter):
+    def __init__(self, writer: BlobWriter, uri: str):
         self.writer = writer
+        self.uri = uri
         self.bytes = 0
 
     def write(self, text: str) -> int:
         data = text.encode("utf-8")
         self.bytes += len(data)
-        return self.writer.write(data)
+        with storage_errors(self.uri):  # a full chunk is uploaded here, not only on commit
+            return self.writer.write(data)
 
 
 class GcsFolder(Outputs):
@@ -114,7 +138,7 @@ class GcsFolder(Outputs):
         blob, condition = self._blob(name, _content_type(name))
         writer = BlobWriter(blob, chunk_size=WRITE_CHUNK_BYTES, ignore_flush=True,
                             content_type=_content_type(name), **condition)
-        return _TextToBlob(writer)
+        return _TextToBlob(writer, self.uri(name))
 
     def commit(self, name: str, stream: _TextToBlob) -> None:  # type: ignore[override]
         with storage_errors(self.uri(name)):
@@ -155,18 +179,37 @@ def storage_errors(what: str) -> Iterator[None]:
         if status == 412:
             raise ConcurrentWrite(f"{what} was written by someone else meanwhile") from None
         if status == 429 or status >= 500 or status in (0, 408):
-            raise TransientError(f"Cloud Storage is unavailable for {what}: {exc}") from exc
-        raise PermanentError(f"Cloud Storage refused {what}: {exc}") from exc
+            raise TransientError(f"Cloud Storage is unavailable for {what}: {clip(str(exc))}") \
+                from exc
+        raise PermanentError(f"Cloud Storage refused {what}: {clip(str(exc))}") from exc
     except api_exceptions.PreconditionFailed:
         raise ConcurrentWrite(f"{what} was written by someone else meanwhile") from None
     except TRANSIENT as exc:
-        raise TransientError(f"Cloud Storage is unavailable for {what}: {exc}") from exc
+        raise TransientError(f"Cloud Storage is unavailable for {what}: {clip(str(exc))}") \
+            from exc
+    except api_exceptions.NotFound as exc:
+        raise ObjectGone(f"{what} does not exist (any more): {clip(str(exc))}", what) from exc
     except api_exceptions.GoogleAPICallError as exc:
-        raise PermanentError(f"Cloud Storage refused {what}: {exc}") from exc
+        raise PermanentError(f"Cloud Storage refused {what}: {clip(str(exc))}") from exc
+
+
+def _json_object(uri: str, data: bytes) -> dict:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableObject(f"{uri} is not JSON: {clip(str(exc), 200)}") from None
+    if not isinstance(value, dict):
+        raise UnreadableObject(f"{uri} is JSON but not an object")
+    return value
 
 
 class GcsStore:
     """The few object operations the functions need beyond streaming."""
+
+    def has_objects(self, bucket: str, prefix: str) -> bool:
+        """Whether any object's name starts with `prefix`."""
+        with storage_errors(f"gs://{bucket}/{prefix}"):
+            return any(True for _ in client().list_blobs(bucket, prefix=prefix, max_results=1))
 
     def live_generation(self, bucket: str, name: str) -> int | None:
         with storage_errors(f"gs://{bucket}/{name}"):
@@ -174,19 +217,22 @@ class GcsStore:
         return None if blob is None else int(blob.generation)
 
     def read_json(self, bucket: str, name: str) -> tuple[dict, int] | None:
-        """(the object parsed as JSON, its generation), or None if it does not exist."""
-        with storage_errors(f"gs://{bucket}/{name}"):
-            blob = client().bucket(bucket).get_blob(name)
-            if blob is None:
-                return None
-            try:
-                data = blob.download_as_bytes(if_generation_match=blob.generation)
-            except api_exceptions.PreconditionFailed:
-                raise ConcurrentWrite(f"gs://{bucket}/{name} changed while read") from None
-        try:
-            return json.loads(data), int(blob.generation)
-        except ValueError as exc:
-            raise PermanentError(f"gs://{bucket}/{name} is not JSON: {exc}") from None
+        """(the object parsed as a JSON object, its generation), or None if it does not exist.
+
+        The bytes are read pinned to the generation the metadata named; if the object was
+        rewritten in between (the pinned read answers 404 or 412), it is read again."""
+        uri = f"gs://{bucket}/{name}"
+        for _ in range(READ_ATTEMPTS):
+            with storage_errors(uri):
+                blob = client().bucket(bucket).get_blob(name)
+                if blob is None:
+                    return None
+                try:
+                    data = blob.download_as_bytes(if_generation_match=blob.generation)
+                except (api_exceptions.NotFound, api_exceptions.PreconditionFailed):
+                    continue
+            return _json_object(uri, data), int(blob.generation)
+        raise ConcurrentWrite(f"{uri} kept changing while read")
 
     def write_json(self, bucket: str, name: str, data: dict, if_generation_match: int) -> int:
         """Create (if_generation_match=0) or replace a generation; returns the new one."""

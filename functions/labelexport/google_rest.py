@@ -47,6 +47,10 @@ class ApiTransientError(_ApiErrorAnswer, TransientError):
     """An answer that may change on retry (408, 429, 5xx)."""
 
 
+class OperationStillRunning(TransientError):
+    """The wait for an operation ended before the operation did: resume following it later."""
+
+
 class _OperationNotDone(Exception):
     """Raised by one poll of an operation that is still running; the retry predicate."""
 
@@ -111,7 +115,7 @@ def wait_for_operation(
     Polls back off exponentially (with jitter). A poll that fails with TransientError ends the
     wait at once, or with `retry_transient_polls` is retried like a poll of a running
     operation. When `timeout_seconds` is up the wait ends with TransientError ("... still
-    running", or the last poll's error): the operation goes on, resume later.
+    running", or unreachable with the last poll's error): the operation goes on, resume later.
     """
 
     def poll() -> dict:
@@ -133,11 +137,11 @@ def wait_for_operation(
         return retry(poll)()
     except api_exceptions.RetryError as timeout:
         if isinstance(timeout.cause, TransientError):
-            raise TransientError(
-                f"operation {name} not followed to its end in {timeout_seconds:g} s; "
-                f"the last poll failed: {timeout.cause}"
+            raise OperationStillRunning(
+                f"operation {name} unreachable for {timeout_seconds:g} s, not followed to its "
+                f"end; the last poll failed: {timeout.cause}"
             ) from timeout
-        raise TransientError(
+        raise OperationStillRunning(
             f"operation {name} still running after {timeout_seconds:g} s"
         ) from timeout
 

@@ -1,13 +1,16 @@
-"""The labeling-completion message (DESIGN.md "Contracts"): our own JSON contract, the same as
-attributes, or a forwarded labeling Operation. Anything else is a permanent error."""
+"""The labeling-completion message (README "Contracts"): our own JSON contract, the same as
+attributes, or a forwarded labeling Operation. Anything else is a permanent error; its message
+quotes at most a short prefix of what it refuses (`excerpts.quote`)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labelexport import config
 from labelexport.errors import ConfigError, PermanentError
+from labelexport.excerpts import quote
 from labelexport.resource_names import (
     AnnotatedDatasetName,
     parse_annotated_dataset_name,
@@ -17,6 +20,7 @@ from labelexport.resource_names import (
 _FIELDS = {"annotatedDataset", "format", "filter", "requestId"}
 _DESTINATION_WORDS = ("bucket", "output", "destination", "uri", "gcs", "folder", "path")
 MAX_REQUEST_ID = 128
+MAX_FILTER = 4096
 
 
 class BadMessage(PermanentError):
@@ -35,6 +39,13 @@ class ExportRequest:
     request_id: str | None
 
 
+def _names(names: Iterable[str]) -> str:
+    """A few of the field names a message has, quoted."""
+    listed = sorted(names)
+    shown = ", ".join(quote(n, 40) for n in listed[:5])
+    return shown + (f" and {len(listed) - 5:,} more" if len(listed) > 5 else "")
+
+
 def _annotated(value: object, where: str) -> AnnotatedDatasetName:
     if not isinstance(value, str):
         raise BadMessage("missing_field", f"{where} must be a string "
@@ -50,24 +61,26 @@ def _request(fields: dict, where: str) -> ExportRequest:
     steering = sorted(k for k in unknown if any(w in k.lower() for w in _DESTINATION_WORDS))
     if steering:
         raise BadMessage("destination_not_allowed", f"{where} may not choose where the export "
-                         f"goes ({', '.join(steering)}): it always lands in EXPORT_BUCKET")
+                         f"goes ({_names(steering)}): it always lands in EXPORT_BUCKET")
     if unknown:
         raise BadMessage("unknown_field", f"{where} has unknown field(s) "
-                         f"{', '.join(sorted(unknown))}; expected {', '.join(sorted(_FIELDS))}")
+                         f"{_names(unknown)}; expected {', '.join(sorted(_FIELDS))}")
     fmt = fields.get("format")
     if fmt not in (None, ""):
         try:
-            fmt = config.parse_format(str(fmt))
-        except ConfigError as exc:
-            raise BadMessage("bad_format", f"{where}: {exc}") from None
+            fmt = config.parse_format(fmt if isinstance(fmt, str) and len(fmt) < 10 else "?")
+        except ConfigError:
+            raise BadMessage("bad_format", f"{where}: format must be 'csv' or 'jsonl', not "
+                             f"{quote(fmt)}") from None
     request_id = fields.get("requestId")
     if request_id is not None and (not isinstance(request_id, str) or not request_id
                                    or len(request_id) > MAX_REQUEST_ID):
         raise BadMessage("bad_request_id", f"{where}: requestId must be a non-empty string of "
                          f"at most {MAX_REQUEST_ID} characters")
     filter_ = fields.get("filter") or ""
-    if not isinstance(filter_, str):
-        raise BadMessage("bad_filter", f"{where}: filter must be a string")
+    if not isinstance(filter_, str) or len(filter_) > MAX_FILTER:
+        raise BadMessage("bad_filter", f"{where}: filter must be a string of at most "
+                         f"{MAX_FILTER:,} characters")
     return ExportRequest(_annotated(fields.get("annotatedDataset"), f"{where}.annotatedDataset"),
                          fmt or None, filter_, request_id)
 
@@ -79,7 +92,7 @@ def _from_operation(operation: dict, attributes: dict[str, str]) -> ExportReques
         raise BadMessage("bad_resource_name", f"operation name: {exc}") from None
     if operation.get("error"):
         raise BadMessage("labeling_failed", f"the labeling operation {operation['name']} "
-                         f"ended in error: {operation['error']}")
+                         f"ended in error: {quote(operation['error'])}")
     if operation.get("done") is not True:
         raise BadMessage("labeling_not_done",
                          f"the labeling operation {operation['name']} is not done")
@@ -99,7 +112,10 @@ def parse_completion_message(data: bytes, attributes: dict[str, str]) -> ExportR
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
-        raise BadMessage("not_json", f"message data is not JSON: {data[:80]!r}") from None
+        raise BadMessage("not_json", f"message data is not JSON: {quote(data)}") from None
+    except RecursionError:
+        raise BadMessage("not_json", f"message data is JSON nested too deeply to read "
+                         f"({len(data):,} bytes): {quote(data)}") from None
     if not isinstance(body, dict):
         raise BadMessage("not_json_object", "message data must be a JSON object")
     if isinstance(body.get("name"), str) and "/operations/" in body["name"]:

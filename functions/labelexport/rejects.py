@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from labelexport.excerpts import clip
+
 # The stable reason codes; rejected.jsonl and the manifest use these words and no others.
 FIELD_COUNT = "field_count"
 BAD_NUMBER = "bad_number"
@@ -38,9 +40,11 @@ REASONS = (
 
 
 class RowError(Exception):
-    """A row that fails validation; carries the reason code and the detail."""
+    """A row that fails validation; carries the reason code and the detail (clipped: a detail
+    that quotes a field of a long row does not copy the row, which `raw` keeps anyway)."""
 
     def __init__(self, reason: str, detail: str):
+        detail = clip(detail)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail

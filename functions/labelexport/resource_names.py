@@ -1,10 +1,18 @@
 """Google Cloud resource names used by the pipeline, parsed and checked.
 
 Every id that ends up in a URL or an object path is restricted to letters, digits, `_`, `.`
-and `-` (no slashes, no `..`); a project id may carry a domain prefix (`example.com:proj`).
-Vertex AI names are stricter still, as Vertex AI makes them: a project id (6 to 30 lowercase
-letters, digits and hyphens, starting with a letter) or a project number, a region name (it
-becomes part of the API's host name), numeric dataset and operation ids.
+and `-` (no slashes, no `..`), and bounded by what Google allows, so that a name always fits
+in a result attribute (Pub/Sub: 1,024 bytes):
+
+- a project id has 6 to 30 lowercase letters, digits or hyphens, starts with a letter and does
+  not end with a hyphen; it may carry a domain prefix (`example.com:my-project`, at most 63);
+- a topic id has 3 to 255 characters and starts with a letter (Pub/Sub's own rule);
+- any other id (dataset, annotated dataset, operation) has 1 to 128 characters (Google
+  documents no bound for them; this one keeps a whole name under 400 bytes).
+
+Vertex AI names are stricter still, as Vertex AI makes them: a project id (no domain prefix)
+or a project number, a region name (it becomes part of the API's host name), numeric dataset
+and operation ids.
 """
 
 from __future__ import annotations
@@ -13,16 +21,19 @@ import re
 from dataclasses import dataclass
 
 from labelexport.errors import PermanentError
+from labelexport.excerpts import quote
 
-_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}"
-_PROJECT = rf"(?:[a-z0-9][a-z0-9.\-]*:)?{_ID}"
+MAX_ID_CHARS = 128
+_ID = rf"[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{MAX_ID_CHARS - 1}}}"
+_PROJECT = r"(?:[a-z0-9][a-z0-9.\-]{0,61}[a-z0-9]:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]"
+_TOPIC_ID = r"[A-Za-z][A-Za-z0-9_.~+%\-]{2,254}"
 
 _ANNOTATED_DATASET = re.compile(
     rf"projects/(?P<project>{_PROJECT})/datasets/(?P<dataset>{_ID})"
     rf"/annotatedDatasets/(?P<annotated_dataset>{_ID})"
 )
 _OPERATION = re.compile(rf"projects/(?P<project>{_PROJECT})/operations/(?P<operation>{_ID})")
-_TOPIC = re.compile(rf"projects/(?P<project>{_PROJECT})/topics/(?P<topic>{_ID})")
+_TOPIC = re.compile(rf"projects/(?P<project>{_PROJECT})/topics/(?P<topic>{_TOPIC_ID})")
 
 _INT64_MAX = 2**63 - 1
 _NUMERIC_ID = r"[1-9][0-9]{0,18}"
@@ -95,14 +106,15 @@ class VertexOperationName:
         return f"{parent}/operations/{self.operation}"
 
 
-_ID_RULES = "with ids of letters, digits, '_', '.' or '-'"
+_ID_RULES = (f"with a project id of 6 to 30 lowercase letters, digits or '-', other ids of "
+             f"letters, digits, '_', '.' or '-' (at most {MAX_ID_CHARS})")
 
 
 def _match(pattern: re.Pattern[str], value: object, what: str, shape: str,
            rules: str = _ID_RULES) -> dict[str, str]:
     found = pattern.fullmatch(value) if isinstance(value, str) else None
     if found is None or any(".." in part for part in found.groupdict().values() if part):
-        raise PermanentError(f"{what} must look like {shape} {rules}; got {value!r}")
+        raise PermanentError(f"{what} must look like {shape} {rules}; got {quote(value)}")
     return found.groupdict()
 
 

@@ -1,6 +1,7 @@
 """split_export's work for one finalized object: decide whether it is a new export, split it
 into SPLIT_BUCKET, and announce the result. Idempotent under redelivery by Cloud Storage
-preconditions alone: the manifest names the source generation it was made from."""
+preconditions alone: the manifest names the source generation it was made from. What to do is
+`split_decision.decide`'s; this module observes and acts."""
 
 from __future__ import annotations
 
@@ -8,27 +9,29 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from google.api_core import exceptions as api_exceptions
-
 from labelexport import formats, gcs, logs
 from labelexport.config import Settings
 from labelexport.errors import SourceError
-from labelexport.events import StorageObjectEvent
-from labelexport.export_paths import ExportObject, parse_export_object, run_record_name
+from labelexport.events import StorageObjectEvent, format_time
+from labelexport.export_decision import DONE
+from labelexport.export_paths import ExportObject, parse_export_object
 from labelexport.manifest import MANIFEST_NAME, render, source_time
-from labelexport.results import failure_report, result_attributes
+from labelexport.results import Results, ResultSubject
+from labelexport.run_records import RunRecords, StoredRun, records_bucket
+from labelexport.split_decision import Action, SplitFacts, closes_run, decide
 from labelexport.splitter import SplitJob, split_export
 
 TYPE_METADATA_KEY = "annotationType"
 DATASET_METADATA_KEY = "annotatedDataset"
+CLOSE_RUN_ATTEMPTS = 3
 
-Publish = Callable[[str, dict, dict[str, str]], object]
+Clock = Callable[[], datetime]
 
 
 def _source_generation(manifest: dict) -> int:
     try:
         return int(manifest.get("source", {}).get("generation") or 0)
-    except (TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError):
         return 0
 
 
@@ -36,12 +39,14 @@ class SplitRun:
     """One finalize event's handling; `run()` returns what happened, in one word."""
 
     def __init__(self, event: StorageObjectEvent, settings: Settings, store: gcs.GcsStore,
-                 publish: Publish, now: datetime):
+                 results: Results, clock: Clock):
         self.event = event
         self.settings = settings
         self.store = store
-        self.publish = publish
-        self.now = now
+        self.records = RunRecords(store, records_bucket(settings))
+        self.results = results
+        self.clock = clock
+        self.subject = ResultSubject(source=event.uri, source_generation=str(event.generation))
         self.log_fields = {"source": event.uri, "sourceGeneration": event.generation,
                            "eventId": event.event_id}
 
@@ -53,40 +58,70 @@ class SplitRun:
             logs.info("not an export object: ignored", **self.log_fields)
             return "ignored"
         self.log_fields.update(runId=export.run)
-        record = self.store.read_json(settings.export_bucket, run_record_name(export.run))
-        self.record = record[0] if record else {}
-        self.annotated_dataset = self.record.get("annotatedDataset") \
-            or event.metadata.get(DATASET_METADATA_KEY) \
-            or f"datasets/{export.dataset}/annotatedDatasets/{export.annotated}"
-        age = (self.now - event.time).total_seconds() if event.time else 0.0
-        if age > settings.event_max_age_seconds:
-            self._report_failure(export, "event_too_old",
-                                 f"the event is {age:.0f} s old, over EVENT_MAX_AGE_SECONDS="
-                                 f"{settings.event_max_age_seconds:g}; publish a retry")
-            return "too_old"
-        if self.store.live_generation(event.bucket, event.name) != event.generation:
-            logs.info("a newer generation of the export exists, or it was deleted: skipped",
-                      **self.log_fields)
-            return "superseded"
-        prefix = export.split_prefix
-        prior = self.store.read_json(settings.split_bucket, prefix + MANIFEST_NAME)
-        if prior is not None:
-            made_from = _source_generation(prior[0])
-            if made_from == event.generation:
-                logs.info("already split: announcing the same result again", **self.log_fields)
-                self._announce(export, prior[0])
-                return "duplicate"
-            if made_from > event.generation:
-                logs.info("outputs of a newer export generation exist: skipped",
-                          **self.log_fields)
-                return "superseded"
-        existing = self.store.output_generations(settings.split_bucket, prefix)
-        if any(int(made or 0) > event.generation for _, made in existing.values()):
-            logs.info("outputs of a newer export generation exist: skipped", **self.log_fields)
-            return "superseded"
-        return self._split(export, {name: gen for name, (gen, _) in existing.items()})
+        facts, prior, existing = self._observe(export)
+        action = decide(facts)
+        if action is Action.ANNOUNCE_STORED:
+            logs.info("already split: announcing the same result again", **self.log_fields)
+            self._announce(prior)
+            self._close_run(export, prior)
+            return action.value
+        if action is Action.SKIP_SUPERSEDED:
+            logs.info("a newer generation of the export exists (its outputs, or the object), "
+                      "or it was deleted: skipped", **self.log_fields)
+            return action.value
+        if action is Action.REFUSE_TOO_OLD:
+            self._fail("event_too_old", f"the event is {facts.event_age_seconds:.0f} s old, over "
+                       f"EVENT_MAX_AGE_SECONDS={settings.event_max_age_seconds:g}; "
+                       "publish a retry")
+            return action.value
+        if action is Action.FAIL_BAD_RUN_RECORD:
+            self._fail("bad_run_record", f"{self.record_problem}; the annotation type it holds "
+                       "cannot be known: fix or delete the record, then upload the export again")
+            return "failed"
+        outcome, manifest = self._split(export, {name: gen for name, (gen, _) in
+                                                 existing.items()})
+        if manifest is not None:
+            self._close_run(export, manifest)
+        return outcome
 
-    def _split(self, export: ExportObject, expected: dict[str, int]) -> str:
+    def _observe(self, export: ExportObject) -> tuple[SplitFacts, dict, dict]:
+        event, settings = self.event, self.settings
+        self.run_record, self.record_problem = self._read_run_record(export)
+        self.record = self.run_record.record if self.run_record else {}
+        self.subject = ResultSubject(
+            run_id=export.run, source=event.uri, source_generation=str(event.generation),
+            source_format=export.format,
+            annotated_dataset=str(self.record.get("annotatedDataset")
+                                  or event.metadata.get(DATASET_METADATA_KEY)
+                                  or f"datasets/{export.dataset}/annotatedDatasets/"
+                                     f"{export.annotated}"))
+        prefix = export.split_prefix
+        try:
+            prior = self.store.read_json(settings.split_bucket, prefix + MANIFEST_NAME)
+        except gcs.UnreadableObject as exc:
+            logs.warning(f"the stored manifest is unreadable, splitting again: {exc}",
+                         **self.log_fields)
+            prior = None
+        existing = self.store.output_generations(settings.split_bucket, prefix)
+        age = (self.clock() - event.time).total_seconds() if event.time else 0.0
+        facts = SplitFacts(
+            generation=event.generation,
+            live_generation=self.store.live_generation(event.bucket, event.name),
+            stored_from=_source_generation(prior[0]) if prior else None,
+            newest_output_from=max((_int(made) for _, made in existing.values()), default=0),
+            event_age_seconds=age,
+            max_age_seconds=settings.event_max_age_seconds,
+            run_record_readable=self.record_problem is None,
+        )
+        return facts, prior[0] if prior else {}, existing
+
+    def _read_run_record(self, export: ExportObject) -> tuple[StoredRun | None, str | None]:
+        try:
+            return self.records.load(export.run), None
+        except gcs.UnreadableObject as exc:
+            return None, f"the run record cannot be read: {exc}"
+
+    def _split(self, export: ExportObject, expected: dict[str, int]) -> tuple[str, dict | None]:
         event, settings = self.event, self.settings
         annotation_type, type_source = self._annotation_type(self.record)
         outputs = gcs.GcsFolder(settings.split_bucket, export.split_prefix,
@@ -95,7 +130,7 @@ class SplitRun:
         job = SplitJob(source_uri=event.uri, policy=settings.policy,
                        source_generation=str(event.generation), format=export.format,
                        annotation_type=annotation_type, annotation_type_source=type_source)
-        logs.info("splitting export", annotatedDataset=self.annotated_dataset,
+        logs.info("splitting export", annotatedDataset=self.subject.annotated_dataset,
                   annotationType=annotation_type or "(inferred)", **self.log_fields)
         try:
             with gcs.storage_errors(event.uri), \
@@ -103,18 +138,21 @@ class SplitRun:
                 # the export's own time, the same for every delivery: never the clock's
                 job = replace(job, source_time=source_time(blob.time_created))
                 manifest = split_export(stream, job, outputs)
-        except SourceError as exc:
-            manifest = self._failure(export, "unreadable_export", str(exc))
-            outputs.write_manifest(MANIFEST_NAME, render(manifest))
-            logs.error(f"export cannot be split: {exc}", **self.log_fields)
-        except api_exceptions.NotFound:
+        except gcs.ObjectGone as exc:
+            if exc.what != event.uri:
+                raise
             logs.info("the export generation disappeared while being read: skipped",
                       **self.log_fields)
-            return "superseded"
+            return Action.SKIP_SUPERSEDED.value, None
+        except SourceError as exc:
+            manifest = self.results.report("unreadable_export", str(exc), self.subject,
+                                           eventId=event.event_id)
+            outputs.write_manifest(MANIFEST_NAME, render(manifest))
+            logs.error(f"export cannot be split: {exc}", **self.log_fields)
         logs.info(f"split done: {manifest['status']}", rows=manifest.get("rows"),
                   **self.log_fields)
-        self._announce(export, manifest)
-        return manifest["status"]
+        self._announce(manifest)
+        return manifest["status"], manifest
 
     def _annotation_type(self, record: dict) -> tuple[str | None, str]:
         for value, origin in ((record.get("annotationType"), "run_record"),
@@ -124,18 +162,32 @@ class SplitRun:
                 return known.name, origin
         return None, "inferred"
 
-    def _failure(self, export: ExportObject, reason: str, message: str) -> dict:
-        return failure_report("split", reason, message, source={
-            "uri": self.event.uri, "generation": str(self.event.generation),
-            "format": export.format})
+    def _close_run(self, export: ExportObject, manifest: dict) -> None:
+        """Mark the run done if its record still waits for the export (see closes_run)."""
+        run = self.run_record
+        for _ in range(CLOSE_RUN_ATTEMPTS):
+            if run is None or not closes_run(run.state):
+                return
+            try:
+                self.records.advance(run, state=DONE, updateTime=format_time(self.clock()),
+                                     split={"sourceGeneration": str(self.event.generation),
+                                            "status": manifest.get("status")})
+            except gcs.ConcurrentWrite:
+                run = self.records.load(export.run)
+                continue
+            logs.info("the export landed: run marked done", **self.log_fields)
+            return
+        raise gcs.ConcurrentWrite(f"{self.records.uri(export.run)} kept changing")
 
-    def _report_failure(self, export: ExportObject, reason: str, message: str) -> None:
-        logs.error(message, reason=reason, **self.log_fields)
-        self._announce(export, self._failure(export, reason, message))
+    def _fail(self, reason: str, message: str) -> None:
+        self.results.fail(reason, message, self.subject, eventId=self.event.event_id)
 
-    def _announce(self, export: ExportObject, manifest: dict) -> None:
-        self.publish(self.settings.results_topic, manifest, result_attributes(
-            status=manifest["status"], annotated_dataset=self.annotated_dataset,
-            run_id=export.run,
-            source=self.event.uri, source_generation=str(self.event.generation)))
+    def _announce(self, manifest: dict) -> None:
+        self.results.announce(manifest, self.subject)
 
+
+def _int(value: object) -> int:
+    try:
+        return int(value or 0)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
