@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from labelexport.errors import ConfigError
 
 DEFAULT_ENDPOINT = "https://datalabeling.googleapis.com"
+# Vertex AI's API is regional: {location} is replaced by the dataset's location.
+DEFAULT_VERTEX_ENDPOINT = "https://{location}-aiplatform.googleapis.com"
 
 # Every variable the functions read, with its default (None: required).
 ENV_VARS: dict[str, str | None] = {
@@ -17,6 +19,7 @@ ENV_VARS: dict[str, str | None] = {
     "RESULTS_TOPIC": None,
     "EXPORT_FORMAT": "csv",
     "DATALABELING_ENDPOINT": DEFAULT_ENDPOINT,
+    "VERTEX_ENDPOINT": DEFAULT_VERTEX_ENDPOINT,
     "UNASSIGNED_POLICY": "assign",
     "SPLIT_RATIOS": "80,10,10",
     "MAX_REJECT_FRACTION": "0.01",
@@ -41,6 +44,7 @@ class Settings:
     results_topic: str
     export_format: str
     datalabeling_endpoint: str
+    vertex_endpoint: str
     policy: SplitPolicy
     event_max_age_seconds: float
     operation_wait_seconds: float
@@ -104,6 +108,13 @@ def _seconds(name: str, value: str) -> float:
     return seconds
 
 
+def vertex_endpoint(value: str) -> str:
+    """VERTEX_ENDPOINT: an http(s) base URL, `{location}` at most in its host name."""
+    from labelexport.vertex_ai import check_endpoint_template
+
+    return check_endpoint_template(value.rstrip("/"))
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -125,6 +136,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         results_topic=results_topic,
         export_format=parse_format(get("EXPORT_FORMAT")),
         datalabeling_endpoint=get("DATALABELING_ENDPOINT").rstrip("/"),
+        vertex_endpoint=vertex_endpoint(get("VERTEX_ENDPOINT")),
         policy=SplitPolicy(
             unassigned=parse_unassigned(get("UNASSIGNED_POLICY")),
             ratios=parse_ratios(get("SPLIT_RATIOS")),
