@@ -432,7 +432,7 @@ class LocalPipeline:
             "dead_letters": (f"{gcloud} pubsub subscriptions pull {DEAD_LETTER_HOLD} "
                              f"--project={self.project} --auto-ack --limit=10"),
             "list_splits": f"{gcloud} storage ls 'gs://{self.split_bucket}/**'",
-            "runs": (f"{storage_env}{_relative(LABELEXPORT)} runs --bucket {self.export_bucket} "
+            "runs": (f"{storage_env}{_relative(LABELEXPORT)} runs --bucket {self.split_bucket} "
                      f"--split-bucket {self.split_bucket}"),
         }
 

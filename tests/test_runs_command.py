@@ -13,6 +13,7 @@ import pytest
 from labelexport import config, gcs
 from labelexport.events import StorageObjectEvent
 from labelexport.export_paths import export_prefix, split_prefix_of
+from labelexport.results import Results
 from labelexport.run_records import RunRecords
 from labelexport.split_run import SplitRun
 
@@ -34,7 +35,7 @@ class Runs:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", storage.endpoint)
         gcs.client.cache_clear()
         self.store = gcs.GcsStore()
-        self.records = RunRecords(self.store, self.export_bucket)
+        self.records = RunRecords(self.store, self.split_bucket)
 
     def record(self, run_id: str, state: str, **fields) -> dict:
         """A run record as export_labeled_data writes it."""
@@ -61,8 +62,9 @@ class Runs:
         settings = config.load_settings({"EXPORT_BUCKET": self.export_bucket,
                                          "SPLIT_BUCKET": self.split_bucket,
                                          "RESULTS_TOPIC": f"projects/{PROJECT}/topics/r"})
-        SplitRun(event, settings, self.store, lambda *message: published.append(message),
-                 datetime.now(UTC)).run()
+        results = Results(lambda *message: published.append(message), settings.results_topic,
+                          "split")
+        SplitRun(event, settings, self.store, results, lambda: datetime.now(UTC)).run()
         (_, manifest, _), = published
         return manifest
 
@@ -90,7 +92,7 @@ def _table(stdout: str) -> list[list[str]]:
 
 
 def test_lists_the_newest_runs_first_with_status_rows_and_report(runs):
-    done = runs.cli("--bucket", runs.export_bucket, "--split-bucket", runs.split_bucket)
+    done = runs.cli("--bucket", runs.split_bucket)
     assert done.returncode == 0, done.stderr
     head, *rows = _table(done.stdout)
     assert head == ["RUN", "DATASET", "STATE", "STATUS", "ROWS", "WHEN", "REPORT"]
@@ -108,7 +110,7 @@ def test_lists_the_newest_runs_first_with_status_rows_and_report(runs):
 
 
 def test_limit_and_json(runs):
-    done = runs.cli("--bucket", runs.export_bucket, "--split-bucket", runs.split_bucket,
+    done = runs.cli("--bucket", runs.split_bucket,
                     "--limit", "2", "--json")
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
@@ -119,15 +121,14 @@ def test_limit_and_json(runs):
 
 
 def test_buckets_come_from_the_settings_names_too(runs):
-    done = runs.cli(env={"EXPORT_BUCKET": runs.export_bucket})  # no split bucket: no status
+    done = runs.cli(env={"SPLIT_BUCKET": runs.split_bucket})
     assert done.returncode == 0, done.stderr
     rows = {row[0]: row for row in _table(done.stdout)[1:]}
-    assert rows["run-done"][2:4] == ["done", "-"]
+    assert rows["run-done"][2:4] == ["done", runs.manifest["status"]]
 
 
 def test_one_run_in_full(runs):
-    done = runs.cli("run-done", "--bucket", runs.export_bucket,
-                    "--split-bucket", runs.split_bucket)
+    done = runs.cli("run-done", "--bucket", runs.split_bucket)
     assert done.returncode == 0, done.stderr
     out, manifest = done.stdout, runs.manifest
     assert out.startswith("run run-done: done, status rejected\n")
@@ -145,7 +146,7 @@ def test_one_run_in_full(runs):
     assert f"line {first['line']}: {first['reason']}: " in out
     assert out.rstrip().endswith(f"report: {manifest['report']['uri']}")
 
-    failed = runs.cli("run-failed", "--bucket", runs.export_bucket, "--json")
+    failed = runs.cli("run-failed", "--bucket", runs.split_bucket, "--json")
     shown = json.loads(failed.stdout)
     assert shown["record"]["failure"]["error"]["reason"] == "export_failed"
     assert shown["manifest"] is None
@@ -156,17 +157,17 @@ def test_one_run_in_full(runs):
     (["../etc"], "no run '../etc' in gs://{bucket}/runs/"),
 ])
 def test_an_unknown_run_is_one_line_and_exit_2(runs, args, message):
-    done = runs.cli(*args, "--bucket", runs.export_bucket)
+    done = runs.cli(*args, "--bucket", runs.split_bucket)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == f"labelexport: error: {message.format(bucket=runs.export_bucket)}\n"
+    assert done.stderr == f"labelexport: error: {message.format(bucket=runs.split_bucket)}\n"
 
 
 def test_no_bucket_is_bad_usage(storage_emulator):
     done = subprocess.run([LABELEXPORT, "runs"], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", **storage_emulator.env()})
     assert done.returncode == 2
-    assert done.stderr == "labelexport: error: runs needs --bucket EXPORT_BUCKET " \
-                          "(or EXPORT_BUCKET set)\n"
+    assert done.stderr == "labelexport: error: runs needs --bucket SPLIT_BUCKET " \
+                          "(or SPLIT_BUCKET set)\n"
 
 
 def test_an_empty_bucket_says_so(storage_emulator, unique_name):
@@ -181,7 +182,9 @@ def test_an_empty_bucket_says_so(storage_emulator, unique_name):
 @pytest.mark.parametrize(("prefix", "split_prefix"), [
     ("gs://e/exports/flowers/boxes/r1/", "flowers/boxes/r1/"),
     ("gs://e/exports/flowers/boxes/r1", "flowers/boxes/r1/"),
-    ("gs://e/exports/flowers/boxes/", None),
+    ("gs://e/exports/vertex/us-central1/123/r1/", "vertex/us-central1/123/r1/"),
+    ("gs://e/exports/", None),
+    ("gs://e/exports//r1/", None),
     ("gs://e/other/flowers/boxes/r1/", None),
     ("", None),
 ])

@@ -340,7 +340,10 @@ def test_200_mb_export_streams_with_flat_memory(stack, capsys):
         print(f"\n{size_mb:.0f} MB export, {manifest['rows']['read']:,} rows: split_export peak "
               f"RSS {peak_mb:.0f} MB (after a 300-row export: {warm_mb:.0f} MB)")
     assert manifest["rows"]["written"] == line
-    assert peak_mb - warm_mb < 0.4 * size_mb, "memory must not grow with the export"
+    # Growth is the 8 MiB upload buffer of each output file (5 of them), the item index (at
+    # most 48 bytes per distinct item, ~660,000 here), the report's template: about 85 MB,
+    # whatever the export's size; an export held in memory would add its 207 MB and more.
+    assert peak_mb - warm_mb < 0.5 * size_mb, "memory must not grow with the export"
 
 
 def test_settings_errors_are_loud(monkeypatch):

@@ -95,12 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="list recent runs from their run records and "
                                "manifests, or show one in full")
     runs.add_argument("run_id", nargs="?", metavar="RUN_ID", help="show this run in full")
-    runs.add_argument("--bucket", default=os.environ.get("EXPORT_BUCKET"),
-                      metavar="EXPORT_BUCKET",
-                      help="the bucket of the run records (default: $EXPORT_BUCKET)")
-    runs.add_argument("--split-bucket", default=os.environ.get("SPLIT_BUCKET"), metavar="B",
+    runs.add_argument("--bucket", default=os.environ.get("SPLIT_BUCKET"),
+                      metavar="SPLIT_BUCKET",
+                      help="the bucket of the run records, runs/ (default: $SPLIT_BUCKET)")
+    runs.add_argument("--split-bucket", metavar="B",
                       help="the bucket of the split outputs, for statuses and reports "
-                           "(default: $SPLIT_BUCKET)")
+                           "(default: the --bucket)")
     runs.add_argument("--limit", type=_arg_type(_positive), default=20, metavar="N",
                       help="how many runs, the newest first (default 20)")
     runs.add_argument("--json", action="store_true", help="print records and manifests as JSON")
@@ -230,7 +230,8 @@ def _run_runs(args: argparse.Namespace) -> int:
     from labelexport.gcs import GcsStore
 
     if not args.bucket:
-        raise LabelExportError("runs needs --bucket EXPORT_BUCKET (or EXPORT_BUCKET set)")
+        raise LabelExportError("runs needs --bucket SPLIT_BUCKET (or SPLIT_BUCKET set)")
+    args.split_bucket = args.split_bucket or args.bucket
     store = GcsStore()
     if args.run_id:
         run = runs_listing.load_run(store, args.bucket, args.split_bucket, args.run_id)

@@ -3,7 +3,7 @@ that let a consumer filter and de-duplicate. Both functions report a failure in 
 
     {"status": "failed", "stage": "export" | "split",
      "error": {"reason": "<stable code>", "message": "<what happened and what to do>"},
-     "runId", "annotatedDataset", "source": {"uri", "generation", "format"},
+     "runId", "annotatedDataset" | "dataset", "source": {"uri", "generation", "format"},
      "eventId", "messageId", "requestId"}            (each of these only when known)
 """
 
@@ -17,8 +17,8 @@ from labelexport.errors import PermanentError
 from labelexport.excerpts import clip, clip_utf8
 
 ATTRIBUTE_VALUE_BYTES = 1024  # Pub/Sub refuses longer attribute values
-FAILURE_FIELDS = ("status", "stage", "error", "runId", "annotatedDataset", "source", "eventId",
-                  "messageId", "requestId")
+FAILURE_FIELDS = ("status", "stage", "error", "runId", "annotatedDataset", "dataset", "source",
+                  "eventId", "messageId", "requestId")
 
 Publish = Callable[[str, dict, dict[str, str]], object]
 
@@ -28,21 +28,25 @@ class ResultSubject:
     """What a result is about; every result carries these as attributes."""
 
     run_id: str = ""
-    annotated_dataset: str = ""
+    annotated_dataset: str = ""  # a Data Labeling run's
+    dataset: str = ""  # a Vertex AI run's
     source: str = ""
     source_generation: str = ""
     source_format: str = ""
 
     def attributes(self, status: str) -> dict[str, str]:
         return result_attributes(status=status, annotated_dataset=self.annotated_dataset,
-                                 run_id=self.run_id, source=self.source,
+                                 dataset=self.dataset, run_id=self.run_id, source=self.source,
                                  source_generation=self.source_generation)
 
 
-def result_attributes(*, status: str, annotated_dataset: str = "", run_id: str = "",
-                      source: str = "", source_generation: str = "") -> dict[str, str]:
+def result_attributes(*, status: str, annotated_dataset: str = "", dataset: str = "",
+                      run_id: str = "", source: str = "",
+                      source_generation: str = "") -> dict[str, str]:
     values = {"status": status, "annotatedDataset": annotated_dataset, "runId": run_id,
               "source": source, "sourceGeneration": source_generation}
+    if dataset:
+        values["dataset"] = dataset
     return {k: clip_utf8(v, ATTRIBUTE_VALUE_BYTES) for k, v in values.items()}
 
 
@@ -52,7 +56,8 @@ def failure_report(stage: str, reason: str, message: str, subject: ResultSubject
     subject = subject or ResultSubject()
     report: dict = {"status": "failed", "stage": stage,
                     "error": {"reason": reason, "message": clip(message)},
-                    "runId": subject.run_id, "annotatedDataset": subject.annotated_dataset}
+                    "runId": subject.run_id, "annotatedDataset": subject.annotated_dataset,
+                    "dataset": subject.dataset}
     if subject.source:
         report["source"] = {"uri": subject.source, "generation": subject.source_generation,
                             "format": subject.source_format}

@@ -1,5 +1,5 @@
 """`labelexport runs`: what happened to recent exports, from their run records
-(`runs/<run>.json` in EXPORT_BUCKET) and the manifests of their splits (in SPLIT_BUCKET).
+(`runs/<run>.json` in SPLIT_BUCKET) and the manifests of their splits (in SPLIT_BUCKET too).
 
 For the person who published a completion message and wants to know how it went without
 subscribing to the results topic. Reading and summing up are apart: the summaries and the text

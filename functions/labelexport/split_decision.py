@@ -5,14 +5,16 @@ already there, and whether the run record could be read.
 
 Pure: no I/O, no clock. The rules, in this order:
 
-1. A result stored for this very generation is announced again, whatever the event's age: a
+1. Outputs of another export in the same folder: a `failed` result, nothing overwritten (one
+   folder holds one export).
+2. A result stored for this very generation is announced again, whatever the event's age: a
    late redelivery never overrides a finished split.
-2. Outputs (manifest or split files) made from a newer generation win: skipped.
-3. An event whose generation is no longer the live one (overwritten or deleted): skipped.
-4. An event older than EVENT_MAX_AGE_SECONDS: dropped with a `failed` result.
-5. A run record that exists but cannot be read: a `failed` result (the annotation type it
+3. Outputs (manifest or split files) made from a newer generation win: skipped.
+4. An event whose generation is no longer the live one (overwritten or deleted): skipped.
+5. An event older than EVENT_MAX_AGE_SECONDS: dropped with a `failed` result.
+6. A run record that exists but cannot be read: a `failed` result (the annotation type it
    holds cannot be known).
-6. Otherwise: split.
+7. Otherwise: split.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from labelexport.export_decision import EXPORTING, REQUESTED
 
 
 class Action(Enum):
+    FAIL_PREFIX_TAKEN = "prefix_taken"
     ANNOUNCE_STORED = "duplicate"
     SKIP_SUPERSEDED = "superseded"
     REFUSE_TOO_OLD = "too_old"
@@ -40,9 +43,12 @@ class SplitFacts:
     event_age_seconds: float
     max_age_seconds: float
     run_record_readable: bool = True  # False: it exists but is not a JSON object
+    stored_for_another_source: bool = False  # the stored manifest is another object's split
 
 
 def decide(facts: SplitFacts) -> Action:
+    if facts.stored_for_another_source:
+        return Action.FAIL_PREFIX_TAKEN
     if facts.stored_from == facts.generation:
         return Action.ANNOUNCE_STORED
     if (facts.stored_from or 0) > facts.generation or facts.newest_output_from > facts.generation:

@@ -6,10 +6,12 @@ preconditions alone: the manifest names the source generation it was made from. 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
-from labelexport import formats, gcs, logs
+from labelexport import export_sets, formats, gcs, logs
 from labelexport.config import Settings
 from labelexport.errors import SourceError
 from labelexport.events import StorageObjectEvent, format_time
@@ -19,13 +21,24 @@ from labelexport.manifest import MANIFEST_NAME, render, source_time
 from labelexport.results import Results, ResultSubject
 from labelexport.run_records import RunRecords, StoredRun, records_bucket
 from labelexport.split_decision import Action, SplitFacts, closes_run, decide
-from labelexport.splitter import SplitJob, split_export
+from labelexport.splitter import SourceFile, SplitJob, split_export, split_files
 
 TYPE_METADATA_KEY = "annotationType"
 DATASET_METADATA_KEY = "annotatedDataset"
 CLOSE_RUN_ATTEMPTS = 3
 
 Clock = Callable[[], datetime]
+
+
+@contextmanager
+def _pinned(uri: str, generation: int):
+    with gcs.storage_errors(uri), gcs.open_object(uri, generation=generation) as (stream, _):
+        yield stream
+
+
+def _source_uri(manifest: dict) -> str:
+    source = manifest.get("source")
+    return str(source.get("uri") or "") if isinstance(source, dict) else ""
 
 
 def _source_generation(manifest: dict) -> int:
@@ -74,6 +87,12 @@ class SplitRun:
                        f"EVENT_MAX_AGE_SECONDS={settings.event_max_age_seconds:g}; "
                        "publish a retry")
             return action.value
+        if action is Action.FAIL_PREFIX_TAKEN:
+            self._fail("split_prefix_taken", f"gs://{settings.split_bucket}/"
+                       f"{export.split_prefix} holds the split of another export, "
+                       f"{_source_uri(prior)}; one folder holds one export: upload this one "
+                       "to a folder of its own")
+            return "failed"
         if action is Action.FAIL_BAD_RUN_RECORD:
             self._fail("bad_run_record", f"{self.record_problem}; the annotation type it holds "
                        "cannot be known: fix or delete the record, then upload the export again")
@@ -88,13 +107,14 @@ class SplitRun:
         event, settings = self.event, self.settings
         self.run_record, self.record_problem = self._read_run_record(export)
         self.record = self.run_record.record if self.run_record else {}
+        vertex = self.record.get("dataset")
         self.subject = ResultSubject(
             run_id=export.run, source=event.uri, source_generation=str(event.generation),
-            source_format=export.format,
-            annotated_dataset=str(self.record.get("annotatedDataset")
-                                  or event.metadata.get(DATASET_METADATA_KEY)
-                                  or f"datasets/{export.dataset}/annotatedDatasets/"
-                                     f"{export.annotated}"))
+            source_format=export.format or "",
+            dataset=str(vertex or ""),
+            annotated_dataset="" if vertex else str(
+                self.record.get("annotatedDataset") or event.metadata.get(DATASET_METADATA_KEY)
+                or export.fallback_dataset))
         prefix = export.split_prefix
         try:
             prior = self.store.read_json(settings.split_bucket, prefix + MANIFEST_NAME)
@@ -108,6 +128,7 @@ class SplitRun:
             generation=event.generation,
             live_generation=self.store.live_generation(event.bucket, event.name),
             stored_from=_source_generation(prior[0]) if prior else None,
+            stored_for_another_source=bool(prior) and _source_uri(prior[0]) != event.uri,
             newest_output_from=max((_int(made) for _, made in existing.values()), default=0),
             event_age_seconds=age,
             max_age_seconds=settings.event_max_age_seconds,
@@ -130,14 +151,18 @@ class SplitRun:
         job = SplitJob(source_uri=event.uri, policy=settings.policy,
                        source_generation=str(event.generation), format=export.format,
                        annotation_type=annotation_type, annotation_type_source=type_source)
-        logs.info("splitting export", annotatedDataset=self.subject.annotated_dataset,
+        logs.info("splitting export", annotatedDataset=self.subject.annotated_dataset or None,
+                  dataset=self.subject.dataset or None,
                   annotationType=annotation_type or "(inferred)", **self.log_fields)
         try:
             with gcs.storage_errors(event.uri), \
                     gcs.open_object(event.uri, generation=event.generation) as (stream, blob):
                 # the export's own time, the same for every delivery: never the clock's
                 job = replace(job, source_time=source_time(blob.time_created))
-                manifest = split_export(stream, job, outputs)
+                if export.is_set:
+                    manifest = self._split_set(stream, job, outputs)
+                else:
+                    manifest = split_export(stream, job, outputs)
         except gcs.ObjectGone as exc:
             if exc.what != event.uri:
                 raise
@@ -153,6 +178,18 @@ class SplitRun:
                   **self.log_fields)
         self._announce(manifest)
         return manifest["status"], manifest
+
+    def _split_set(self, stream, job: SplitJob, outputs: gcs.GcsFolder) -> dict:
+        """The files an export set lists, split as one export, each at its listed generation."""
+        export_set = export_sets.parse(stream.read(export_sets.MAX_SET_BYTES + 1),
+                                       self.event.uri)
+        if job.annotation_type is None and export_set.annotation_type is not None:
+            job = replace(job, annotation_type=export_set.annotation_type,
+                          annotation_type_source=export_set.annotation_type_source)
+        job = replace(job, format=export_set.format)
+        files = [SourceFile(f.uri, str(f.generation), partial(_pinned, f.uri, f.generation))
+                 for f in export_set.files]
+        return split_files(files, job, outputs)
 
     def _annotation_type(self, record: dict) -> tuple[str | None, str]:
         for value, origin in ((record.get("annotationType"), "run_record"),

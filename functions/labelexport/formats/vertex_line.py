@@ -226,9 +226,15 @@ def has_key(*keys: str, media: str | None = None) -> JsonlShape:
     return shape
 
 
+def schema_title(name: str) -> str:
+    """The title of an import schema (its schema.yaml's `title`): ImageBoundingBox."""
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
 def schema_format(media: str, name: str, **parts) -> Format:
-    """A Vertex format named by its import schema, which it also answers to by URI."""
-    return Format(name, VERTEX, media, aliases=(SCHEMA_URI.format(name),),
+    """A Vertex format named by its import schema, which it also answers to by URI and by
+    title (an export's sub-folder holds the schema.yaml of its files)."""
+    return Format(name, VERTEX, media, aliases=(SCHEMA_URI.format(name), schema_title(name)),
                   has_validation_split=media != "video", **parts)
 
 
