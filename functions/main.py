@@ -16,15 +16,22 @@ import functions_framework
 from labelexport import config, events, logs, pubsub
 from labelexport.datalabeling import DataLabelingClient
 from labelexport.errors import PermanentError, SourceError, TransientError
+from labelexport.export_backends import backends
 from labelexport.export_run import ExportRun
 from labelexport.gcs import GcsStore
 from labelexport.results import Results, ResultSubject
 from labelexport.split_run import SplitRun
+from labelexport.vertex_ai import VertexAIClient
 
 
 @lru_cache(maxsize=4)
 def _datalabeling(endpoint: str) -> DataLabelingClient:
     return DataLabelingClient(endpoint)
+
+
+@lru_cache(maxsize=4)
+def _vertex(endpoint: str) -> VertexAIClient:
+    return VertexAIClient(endpoint)
 
 
 def _clock() -> datetime:
@@ -72,7 +79,7 @@ def split_export(cloud_event) -> None:
 
 @functions_framework.cloud_event
 def export_labeled_data(cloud_event) -> None:
-    """google.cloud.pubsub.topic.v1.messagePublished (labeling-complete) -> exportData."""
+    """google.cloud.pubsub.topic.v1.messagePublished (labeling-complete) -> the export."""
     settings = config.load_settings()
     results = Results(pubsub.publish_json, settings.results_topic, "export")
     event_id = str(events.attribute(cloud_event, "id") or "")[:events.MAX_ID_CHARS]
@@ -81,6 +88,8 @@ def export_labeled_data(cloud_event) -> None:
     except events.MalformedEvent as exc:
         _report_permanent(results, exc, ResultSubject(), eventId=event_id)
         return
-    run = ExportRun(event, settings, GcsStore(), _datalabeling(settings.datalabeling_endpoint),
-                    results, _clock)
+    store = GcsStore()
+    run = ExportRun(event, settings, store,
+                    backends(settings, store, _datalabeling(settings.datalabeling_endpoint),
+                             _vertex(settings.vertex_endpoint)), results, _clock)
     _acknowledged(run.run, results, lambda: run.subject, messageId=event.message_id)

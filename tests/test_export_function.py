@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from cloudevents_http import post_event
+from labelexport import export_sets
 from labelexport.datalabeling import DataLabelingClient, output_config_for
 from labelexport.events import format_time, parse_time
 from labelexport.export_paths import export_prefix
@@ -132,15 +133,29 @@ def test_completion_message_exports_once(stack):
     assert stack.pubsub.pull(stack.results, timeout=1) == []  # success is split_export's to say
 
 
-@pytest.mark.parametrize(("annotated", "expected_file"), [
-    ("news-articles/annotatedDatasets/news-entities", "export.jsonl"),  # JSONL only
-    ("flowers/annotatedDatasets/flowers-segmentation", "export.jsonl"),  # a folder export
-])
-def test_jsonl_only_types_are_exported_as_jsonl(stack, annotated, expected_file):
-    stack.publish({"annotatedDataset": f"projects/{PROJECT}/datasets/{annotated}"})
+def test_jsonl_only_types_are_exported_as_jsonl(stack):
+    stack.publish({"annotatedDataset": f"projects/{PROJECT}/datasets/news-articles/"
+                                       "annotatedDatasets/news-entities"})
     (run,) = stack.done_runs()
     assert run["format"] == "jsonl"
-    assert stack.exports()[0].endswith(f"/{run['runId']}/{expected_file}")
+    assert stack.exports()[0].endswith(f"/{run['runId']}/export.jsonl")
+
+
+def test_a_folder_export_ends_in_an_export_set_listing_its_files(stack):
+    stack.publish({"annotatedDataset": f"projects/{PROJECT}/datasets/flowers/"
+                                       "annotatedDatasets/flowers-segmentation"})
+    (run,) = stack.done_runs()
+    assert run["format"] == "jsonl" and run["multiFile"] is True
+    names = stack.exports()
+    prefix = run["exportPrefix"].partition("/exports/")[2]
+    assert sorted(names) == [f"exports/{prefix}export-set.json",
+                             f"exports/{prefix}files/export.jsonl"]
+    data = stack.client.bucket(stack.export_bucket).blob(
+        f"exports/{prefix}export-set.json").download_as_bytes()
+    listed = export_sets.parse(data, "set")
+    assert [f.uri for f in listed.files] == [
+        f"gs://{stack.export_bucket}/exports/{prefix}files/export.jsonl"]
+    assert listed.annotation_type == "IMAGE_SEGMENTATION_ANNOTATION"
 
 
 def test_annotated_dataset_as_an_attribute_and_forwarded_operation(stack):

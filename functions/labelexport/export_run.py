@@ -1,5 +1,6 @@
-"""export_labeled_data's work for one labeling-completion message: record the run, call
-exportData into EXPORT_BUCKET, follow the operation, and record how it ended.
+"""export_labeled_data's work for one labeling-completion message: record the run, start the
+export into EXPORT_BUCKET (Data Labeling exportData, or Vertex AI datasets.export), follow the
+operation, write the export set of a multi-file export, and record how it ended.
 
 Every step is resumable: the run record says how far an earlier delivery got, so a redelivered
 message continues (following the same operation) instead of starting a second export. What to
@@ -12,16 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from labelexport import gcs, logs
+from labelexport import export_sets, formats, gcs, logs
 from labelexport.config import Settings
-from labelexport.datalabeling import (
-    DataLabelingClient,
-    OperationStillRunning,
-    export_extension,
-    output_config_for,
-)
 from labelexport.errors import LabelExportError, PermanentError, TransientError
 from labelexport.events import PubSubMessageEvent, format_time, parse_time
+from labelexport.export_backends import Backend, landed_uri_prefix, set_uri
 from labelexport.export_decision import (
     DONE,
     EXPORTING,
@@ -34,8 +30,9 @@ from labelexport.export_decision import (
     decide,
     export_certainly_not_started,
 )
-from labelexport.export_paths import export_prefix
+from labelexport.export_sets import ExportSet
 from labelexport.gcs import ConcurrentWrite, GcsStore, UnreadableObject
+from labelexport.google_rest import OperationStillRunning
 from labelexport.messages import BadMessage, ExportRequest, parse_completion_message
 from labelexport.results import Results, ResultSubject
 from labelexport.run_records import RunRecords, StoredRun, records_bucket, run_id_for
@@ -65,14 +62,14 @@ class _Observed:
 
 class ExportRun:
     def __init__(self, event: PubSubMessageEvent, settings: Settings, store: GcsStore,
-                 client: DataLabelingClient, results: Results, clock: Clock,
+                 backends: dict[str, Backend], results: Results, clock: Clock,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic):
         self.event = event
         self.settings = settings
         self.store = store
         self.records = RunRecords(store, records_bucket(settings))
-        self.client = client
+        self.backends = backends
         self.results = results
         self.clock = clock
         self.sleep = sleep
@@ -87,11 +84,15 @@ class ExportRun:
             request = parse_completion_message(self.event.data, self.event.attributes)
         except BadMessage as exc:
             return self._refuse(exc.reason, str(exc))
-        name = str(request.annotated_dataset)
+        name = request.name
         run_id = run_id_for(name, request.request_id or self.event.message_id)
-        self.subject = ResultSubject(run_id=run_id, annotated_dataset=name)
+        vertex = request.backend == formats.VERTEX
+        self.subject = ResultSubject(run_id=run_id, dataset=name if vertex else "",
+                                     annotated_dataset="" if vertex else name)
         self.request_id = request.request_id
-        self.log_fields.update(annotatedDataset=name, runId=run_id)
+        self.backend = self.backends[request.backend]
+        self.log_fields.update(runId=run_id, **{"dataset" if vertex else "annotatedDataset":
+                                                name})
         try:
             return self._drive(request, run_id)
         except UnreadableObject as exc:
@@ -156,12 +157,7 @@ class ExportRun:
         elif action is Action.FOLLOW_OPERATION:
             self._follow(seen, deadline)
         elif action is Action.MARK_DONE:
-            response = (seen.operation or {}).get("response") or {}
-            seen.run = self.records.advance(seen.run, state=DONE, updateTime=self._now(),
-                                            result={k: response.get(k) for k in
-                                                    ("totalCount", "exportCount", "labelStats")})
-            logs.info("export done", exportCount=response.get("exportCount"), **self.log_fields)
-            return "exported"
+            return self._mark_done(seen)
         elif action is Action.ADOPT_EXPORT:
             seen.run = self.records.advance(seen.run, state=DONE, updateTime=self._now(),
                                             adopted="the export had landed at the destination")
@@ -199,26 +195,18 @@ class ExportRun:
 
     def _create(self, seen: _Observed, request: ExportRequest, run_id: str) -> str | None:
         try:
-            dataset = self.client.get_annotated_dataset(str(request.annotated_dataset))
+            planned = self.backend.plan(request, run_id)
         except PermanentError as exc:
-            return self._refuse("annotated_dataset_unavailable", str(exc))
-        annotation_type = dataset.get("annotationType") or ""
-        fmt = export_extension(annotation_type, request.format or self.settings.export_format)
-        parsed = request.annotated_dataset
-        prefix = export_prefix(parsed.dataset, parsed.annotated_dataset, run_id)
+            unavailable = "dataset_unavailable" if request.backend == formats.VERTEX \
+                else "annotated_dataset_unavailable"
+            return self._refuse(unavailable, str(exc))
         now = self._now()
         created = self.records.create({
             "runId": run_id,
             "state": REQUESTED,
-            "annotatedDataset": str(parsed),
-            "annotationType": annotation_type,
-            "format": fmt,
-            "filter": request.filter,
+            **planned,
             "requestId": request.request_id,
             "messageId": self.event.message_id,
-            "exportPrefix": f"gs://{self.settings.export_bucket}/{prefix}",
-            "outputConfig": output_config_for(annotation_type, fmt,
-                                              self.settings.export_bucket, prefix),
             "createTime": now,
             "updateTime": now,
             "startLeaseUntil": self._lease_end(),
@@ -230,8 +218,8 @@ class ExportRun:
             if seen.run is None:
                 raise TransientError(f"run {run_id} was created and is gone: retry")
             return None
-        logs.info("run recorded", annotationType=annotation_type, format=fmt,
-                  **self.log_fields)
+        logs.info("run recorded", annotationType=planned.get("annotationType"),
+                  format=planned.get("format"), **self.log_fields)
         seen.run, seen.held_generation = created, created.generation
         return None
 
@@ -247,15 +235,47 @@ class ExportRun:
         seen.run = self.records.load(run_id)
 
     def _landed(self, run: StoredRun) -> bool:
-        bucket, prefix = gcs.parse_uri(str(run.record.get("exportPrefix") or ""))
-        return self.store.has_objects(bucket, prefix) if prefix else False
+        where, one_object = landed_uri_prefix(run.record)
+        bucket, name = gcs.parse_uri(where)
+        if not name:
+            return False
+        if one_object:
+            return self.store.live_generation(bucket, name) is not None
+        return self.store.has_objects(bucket, name)
+
+    def _mark_done(self, seen: _Observed) -> str:
+        """Record a done export: first its export set, if it wrote several files (the set's
+        finalize event makes split_export split them), then the run's outcome."""
+        run = seen.run
+        try:
+            outcome = self.backend.outcome(run.record, seen.operation or {})
+        except PermanentError as exc:
+            return self._fail(run, "export_failed", str(exc))
+        if outcome.files is not None:
+            export_set = ExportSet(
+                run_id=run.record["runId"], backend=self.backend.family,
+                dataset=str(run.record.get("dataset") or run.record.get("annotatedDataset")),
+                annotation_type=outcome.annotation_type, format=run.record["format"],
+                files=outcome.files,
+                annotation_type_source=outcome.annotation_type_source or "export_set",
+                partial_failures=tuple(outcome.result.get("partialFailures") or ()))
+            where = set_uri(run.record)
+            if self.store.create(where, export_sets.render(export_set),
+                                 "application/json") is None:
+                logs.info("the export set was written before: kept", exportSet=where,
+                          **self.log_fields)
+            else:
+                logs.info("export set written", exportSet=where, files=len(outcome.files),
+                          **self.log_fields)
+        seen.run = self.records.advance(run, state=DONE, updateTime=self._now(),
+                                        result=outcome.result)
+        logs.info("export done", result=outcome.result, **self.log_fields)
+        return "exported"
 
     def _start_export(self, seen: _Observed) -> str | None:
         run = seen.run
         try:
-            operation = self.client.export_data(run.record["annotatedDataset"],
-                                                run.record["outputConfig"],
-                                                run.record.get("filter") or "")
+            operation = self.backend.start(run.record)
         except PermanentError as exc:
             return self._fail(run, "export_refused", str(exc))
         except TransientError as exc:
@@ -279,8 +299,7 @@ class ExportRun:
     def _follow(self, seen: _Observed, deadline: float) -> None:
         name = seen.run.record["operation"]
         try:
-            seen.operation = self.client.wait_for_operation(
-                name, max(1.0, deadline - self.monotonic()))
+            seen.operation = self.backend.wait(name, max(1.0, deadline - self.monotonic()))
         except OperationStillRunning as exc:
             seen.followed, seen.why_lost = Followed.RUNNING, str(exc)
             return

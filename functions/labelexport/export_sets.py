@@ -39,6 +39,7 @@ class ExportSet:
     format: str
     files: tuple[SetFile, ...]
     annotation_type_source: str = "export_set"
+    partial_failures: tuple[dict, ...] = ()  # what the export reported it could not export
 
 
 def render(export_set: ExportSet) -> bytes:
@@ -54,6 +55,8 @@ def render(export_set: ExportSet) -> bytes:
         "files": [{"uri": f.uri, "generation": str(f.generation), "size": str(f.size)}
                   for f in export_set.files],
     }
+    if export_set.partial_failures:
+        document["partialFailures"] = list(export_set.partial_failures)
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
@@ -111,8 +114,11 @@ def parse(data: bytes, where: str, local_files: bool = False) -> ExportSet:
                               _whole(entry.get("size", 0), f"{at}.size")))
     if len({f.uri for f in listed}) != len(listed):
         raise SourceError(f"{where}: a file is listed twice")
+    failures = document.get("partialFailures") or []
     return ExportSet(run_id=_text(document, "runId"), backend=backend,
                      dataset=_text(document, "dataset"), annotation_type=annotation_type,
                      format=fmt, files=tuple(listed),
                      annotation_type_source=_text(document, "annotationTypeSource")
-                     or "export_set")
+                     or "export_set",
+                     partial_failures=tuple(f for f in failures[:20] if isinstance(f, dict))
+                     if isinstance(failures, list) else ())

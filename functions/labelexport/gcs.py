@@ -243,6 +243,37 @@ class GcsStore:
                                     if_generation_match=if_generation_match)
         return int(blob.generation)
 
+    def stat(self, uri: str) -> tuple[int, int] | None:
+        """(generation, size) of the live object at gs:// `uri`, or None if there is none."""
+        bucket, name = parse_uri(uri)
+        with storage_errors(uri):
+            blob = client().bucket(bucket).get_blob(name)
+        return None if blob is None else (int(blob.generation), int(blob.size or 0))
+
+    def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int, int]]:
+        """(name, generation, size) of every object under prefix, by name."""
+        with storage_errors(f"gs://{bucket}/{prefix}"):
+            return sorted((blob.name, int(blob.generation), int(blob.size or 0))
+                          for blob in client().list_blobs(bucket, prefix=prefix))
+
+    def read_head(self, uri: str, limit: int) -> bytes | None:
+        """The first `limit` bytes of the live object at `uri`; None if there is none."""
+        bucket, name = parse_uri(uri)
+        with storage_errors(uri):
+            blob = client().bucket(bucket).get_blob(name)
+            return None if blob is None else blob.download_as_bytes(end=limit - 1)
+
+    def create(self, uri: str, data: bytes, content_type: str) -> int | None:
+        """Create the object (if_generation_match=0): its generation, or None if it exists."""
+        bucket, name = parse_uri(uri)
+        blob = client().bucket(bucket).blob(name)
+        try:
+            with storage_errors(uri):
+                blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+        except ConcurrentWrite:
+            return None
+        return int(blob.generation)
+
     def list_updated(self, bucket: str, prefix: str) -> list[tuple[str, datetime | None]]:
         """(name, time of its last write) of every object under prefix."""
         with storage_errors(f"gs://{bucket}/{prefix}"):

@@ -27,6 +27,7 @@ class Source:
     annotation_type_source: str  # "option", "run_record", "object_metadata" or "inferred"
     time: str | None = None  # when the export was written (RFC 3339), never when it was split
     files: tuple[dict, ...] = ()  # an export of several files: each {uri, generation, rows}
+    partial_failures: tuple[dict, ...] = ()  # what the export said it could not export
 
 
 def source_time(moment: datetime | None) -> str | None:
@@ -82,6 +83,8 @@ def build_manifest(source: Source, counts: Counts, policy: SplitPolicy, uris: di
             "annotationType": source.annotation_type,
             "annotationTypeSource": source.annotation_type_source,
             **({"files": [dict(f) for f in source.files]} if source.files else {}),
+            **({"partialFailures": list(source.partial_failures)}
+               if source.partial_failures else {}),
         },
         "rows": {"read": read, "written": written, "rejected": rejected},
         "splits": splits,

@@ -189,7 +189,7 @@ class SplitRun:
         job = replace(job, format=export_set.format)
         files = [SourceFile(f.uri, str(f.generation), partial(_pinned, f.uri, f.generation))
                  for f in export_set.files]
-        return split_files(files, job, outputs)
+        return split_files(files, job, outputs, partial_failures=export_set.partial_failures)
 
     def _annotation_type(self, record: dict) -> tuple[str | None, str]:
         for value, origin in ((record.get("annotationType"), "run_record"),

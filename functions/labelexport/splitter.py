@@ -129,12 +129,12 @@ def split_rows(parts: Iterable[tuple[str | None, Iterable[Block | BadLine]]], se
 
 
 def finish(job: SplitJob, settled: Settled, counts: Counts, outputs: Outputs,
-           source_files: tuple[dict, ...] = ()) -> dict:
+           source_files: tuple[dict, ...] = (), partial_failures: tuple[dict, ...] = ()) -> dict:
     """Build the manifest, write the report it links, then the manifest, last: the commit point
     of a run."""
     source = Source(job.source_uri, job.source_generation, settled.format,
                     settled.annotation_type, settled.annotation_type_source, job.source_time,
-                    source_files)
+                    source_files, partial_failures)
     files = output_files(job.policy, settled.format)
     uris = {key: outputs.uri(f) for key, f in files.items()}
     sizes = {key: outputs.size(f) for key, f in files.items()}
@@ -165,7 +165,8 @@ class SourceFile:
 
 
 def split_files(files: list[SourceFile], job: SplitJob, outputs: Outputs,
-                on_bytes: Callable[[int], None] | None = None) -> dict:
+                on_bytes: Callable[[int], None] | None = None,
+                partial_failures: tuple[dict, ...] = ()) -> dict:
     """Split the files of one export as one: its format and type settled from the first
     file's rows, an item's split kept across files, each reject naming its file; the
     manifest's source.files gives each file's generation and rows."""
@@ -188,4 +189,4 @@ def split_files(files: list[SourceFile], job: SplitJob, outputs: Outputs,
         router, rows = split_rows(each_file, settled, job.policy, outputs)
     listed = tuple({"uri": f.uri, "generation": f.generation, "rows": n}
                    for f, n in zip(files, rows, strict=True))
-    return finish(job, settled, router.counts(), outputs, listed)
+    return finish(job, settled, router.counts(), outputs, listed, partial_failures)
