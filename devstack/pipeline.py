@@ -38,16 +38,17 @@ from pathlib import Path
 import requests
 from labelexport.config import ENV_VARS
 from labelexport.errors import LabelExportError
-from labelexport.resource_names import parse_annotated_dataset_name
+from labelexport.resource_names import parse_annotated_dataset_name, parse_vertex_dataset_name
 from labelexport.run_records import run_id_for
 
-from devstack import sample_exports
+from devstack import sample_exports, vertex_samples
 from devstack.datalabeling_server import DataLabelingServer
 from devstack.functions_server import FunctionsServer
 from devstack.ports import is_listening
 from devstack.processes import ManagedProcess
 from devstack.pubsub_emulator import PubSubEmulator, PulledMessage
 from devstack.storage_emulator import StorageEmulator
+from devstack.vertex_server import VertexAIServer
 
 MAIN = Path(__file__).resolve().parent.parent / "functions" / "main.py"
 LABELEXPORT = Path(sys.executable).with_name("labelexport")
@@ -126,6 +127,8 @@ class LocalPipeline:
         self.storage = StorageEmulator(log_dir=log)
         self.datalabeling = DataLabelingServer(self.storage.endpoint, project,
                                                operation_delay=operation_delay, log_dir=log)
+        self.vertex = VertexAIServer(self.storage.endpoint, project,
+                                     operation_delay=operation_delay, log_dir=log)
         # The configuration of DESIGN.md, every variable set (defaults unless `settings` says
         # otherwise), so that nothing in the caller's environment changes what runs.
         self.function_env: dict[str, str] = {
@@ -134,6 +137,7 @@ class LocalPipeline:
             "SPLIT_BUCKET": split_bucket,
             "RESULTS_TOPIC": self.results_topic,
             "DATALABELING_ENDPOINT": self.datalabeling.endpoint,
+            "VERTEX_ENDPOINT": self.vertex.endpoint,
             "OPERATION_WAIT_SECONDS": f"{operation_wait_seconds:g}",
             "GOOGLE_CLOUD_PROJECT": project,
             **self.storage.env(),
@@ -155,11 +159,12 @@ class LocalPipeline:
     @property
     def processes(self) -> list[ManagedProcess]:
         return [self.pubsub.process, self.storage.process, self.datalabeling.process,
+                self.vertex.process,
                 self.export_function.process, self.split_function.process]
 
     @property
     def ports(self) -> list[int]:
-        return [self.pubsub.port, self.storage.port, self.datalabeling.port,
+        return [self.pubsub.port, self.storage.port, self.datalabeling.port, self.vertex.port,
                 self.export_function.port, self.split_function.port]
 
     @property
@@ -175,7 +180,8 @@ class LocalPipeline:
         self._stack = stack
         try:
             # Started from this thread: a child dies with the thread that started it.
-            for part in (self.pubsub, self.storage, self.datalabeling, self.export_function,
+            for part in (self.pubsub, self.storage, self.datalabeling, self.vertex,
+                         self.export_function,
                          self.split_function):
                 stack.callback(part.stop)
                 part.process.start()
@@ -222,6 +228,8 @@ class LocalPipeline:
             (self.storage.process, self.storage.port, answers(f"{self.storage.endpoint}/")),
             (self.datalabeling.process, self.datalabeling.port,
              answers(f"{self.datalabeling.endpoint}/_devstack/healthz")),
+            (self.vertex.process, self.vertex.port,
+             answers(f"{self.vertex.endpoint}/_devstack/healthz")),
             (self.export_function.process, self.export_function.port,
              answers(self.export_function.url)),
             (self.split_function.process, self.split_function.port,
@@ -278,6 +286,22 @@ class LocalPipeline:
         except LabelExportError:
             run_id = None
         return Publication(message_id, annotated_dataset, body, run_id)
+
+    def vertex_dataset(self, schema: str = "image_bounding_box", dirty: bool = False) -> str:
+        """The name of the sample Vertex AI dataset of an import schema."""
+        return self.vertex.dataset_name(vertex_samples.sample_for(schema, dirty))
+
+    def publish_vertex_completion(self, dataset: str, annotations_filter: str | None = None,
+                                  request_id: str | None = None) -> Publication:
+        """Publish a completion message naming a Vertex AI dataset."""
+        body: dict = {"dataset": dataset}
+        if annotations_filter is not None:
+            body["annotationsFilter"] = annotations_filter
+        if request_id is not None:
+            body["requestId"] = request_id
+        message_id = self.publish_raw(json.dumps(body).encode())
+        return Publication(message_id, dataset, body, run_id_for(dataset,
+                                                                 request_id or message_id))
 
     def publish_raw(self, data: bytes, **attributes: str) -> str:
         """Publish any bytes to labeling-complete; returns the message id."""
@@ -338,7 +362,11 @@ class LocalPipeline:
         return sorted(blob.name for blob in client.list_blobs(bucket, prefix=prefix))
 
     def split_prefix(self, annotated_dataset: str, run_id: str) -> str:
-        """Where a run's split outputs are in SPLIT_BUCKET: `<dataset>/<annotated>/<run>/`."""
+        """Where a run's split outputs are in SPLIT_BUCKET: `<dataset>/<annotated>/<run>/`, or
+        `vertex/<location>/<dataset>/<run>/` for a Vertex AI dataset."""
+        if "/locations/" in annotated_dataset:
+            name = parse_vertex_dataset_name(annotated_dataset)
+            return f"vertex/{name.location}/{name.dataset}/{run_id}/"
         name = parse_annotated_dataset_name(annotated_dataset)
         return f"{name.dataset}/{name.annotated_dataset}/{run_id}/"
 
