@@ -49,6 +49,7 @@ class VertexSampleDataset:
     items: int
     annotation_sets: tuple[str, ...]
     dirty: bool = False
+    large: bool = False  # for timing a realistic export, not for every test
 
     def name(self, project: str, location: str) -> str:
         return f"projects/{project}/locations/{location}/datasets/{self.dataset_id}"
@@ -72,6 +73,10 @@ def _catalog() -> tuple[VertexSampleDataset, ...]:
                 schema=schema,
                 display_name=f"{schema.replace('_', '-')}{'-dirty' if dirty else ''}",
                 items=24, annotation_sets=sets, dirty=dirty))
+    found.append(VertexSampleDataset(  # 7,500 items in two sets: 10,000 lines
+        dataset_id=str(4_000_000_000_000_000_000 + 900), schema="image_bounding_box",
+        display_name="image-bounding-box-10k", items=7_500,
+        annotation_sets=("labels-a", "labels-b"), large=True))
     return tuple(found)
 
 
@@ -82,8 +87,9 @@ def find_dataset(dataset_id: str) -> VertexSampleDataset | None:
     return next((d for d in CATALOG if d.dataset_id == dataset_id), None)
 
 
-def sample_for(schema: str, dirty: bool = False) -> VertexSampleDataset:
-    return next(d for d in CATALOG if d.schema == schema and d.dirty == dirty)
+def sample_for(schema: str, dirty: bool = False, large: bool = False) -> VertexSampleDataset:
+    return next(d for d in CATALOG if d.schema == schema and d.dirty == dirty
+                and d.large == large)
 
 
 @dataclass

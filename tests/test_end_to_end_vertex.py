@@ -6,15 +6,19 @@ export into one result."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
+from labelexport.run_records import run_id_for
 
 from devstack import processes, vertex_samples
 from devstack.pipeline import LocalPipeline
 from devstack.ports import is_listening
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +138,30 @@ def test_partial_failures_reach_the_manifest(pipeline):
     assert manifest["source"]["partialFailures"] == [
         {"code": 5, "message": "gs://x/gone.jpg not found"}]
     assert pipeline.wait_for_run(sent.run_id)["result"]["partialFailures"]
+
+
+def test_labelexport_retry_of_a_vertex_dataset_is_a_new_run(pipeline):
+    name = pipeline.vertex.dataset_name(vertex_samples.sample_for("video_object_tracking"))
+    command = pipeline.commands(name, "jsonl")["retry"]  # as printed, with PUBSUB_EMULATOR_HOST
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout.split(": ", 1)[1])
+    assert set(body) == {"dataset", "annotationsFilter", "requestId"}
+    manifest, attributes = pipeline.wait_for_result(run_id_for(name, body["requestId"]))
+    assert attributes["status"] == "ok" and attributes["dataset"] == name
+
+
+def test_publish_to_result_of_a_10k_line_vertex_export(pipeline, capsys):
+    dataset = vertex_samples.sample_for("image_bounding_box", large=True)
+    name = pipeline.vertex.dataset_name(dataset)
+    pipeline.wait_until_settled()
+    started = time.monotonic()
+    sent = pipeline.publish_vertex_completion(name, request_id="vertex-10k")
+    manifest, _ = pipeline.wait_for_result(sent.run_id, timeout=120)
+    took = time.monotonic() - started
+    assert manifest["status"] == "ok"
+    with capsys.disabled():
+        print(f"\n  {manifest['rows']['read']:,}-line Vertex AI export in "
+              f"{len(manifest['source']['files'])} files: {took:.2f} s from publish to result",
+              flush=True)

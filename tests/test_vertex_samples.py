@@ -17,7 +17,7 @@ from devstack.vertex_samples import CATALOG, render_export
 def test_every_vertex_format_has_a_clean_and_a_dirty_sample():
     vertex = sorted(f.name for f in formats.FORMATS if f.family == formats.VERTEX)
     assert sorted(vertex_samples.SCHEMAS) == vertex
-    assert sorted((d.schema, d.dirty) for d in CATALOG) == sorted(
+    assert sorted((d.schema, d.dirty) for d in CATALOG if not d.large) == sorted(
         (s, dirty) for s in vertex for dirty in (False, True))
 
 

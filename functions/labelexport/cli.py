@@ -85,10 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     source_options(validate)
 
     retry = commands.add_parser("retry", help="publish a labeling-completion message so the "
-                                "pipeline exports the annotated dataset again")
-    retry.add_argument("annotated_dataset", metavar="ANNOTATED_DATASET",
-                       help="projects/P/datasets/D/annotatedDatasets/A")
+                                "pipeline exports the dataset again")
+    retry.add_argument("annotated_dataset", metavar="RESOURCE_NAME",
+                       help="a Data Labeling annotated dataset, projects/P/datasets/D/"
+                            "annotatedDatasets/A, or a Vertex AI dataset, "
+                            "projects/P/locations/L/datasets/D")
     retry.add_argument("--topic", required=True, metavar="projects/P/topics/T")
+    retry.add_argument("--filter", default="", metavar="FILTER",
+                       help="the export's filter (a Vertex AI annotationsFilter, e.g. "
+                            "labels.aiplatform.googleapis.com/annotation_set_name=SET)")
     retry.add_argument("--format", default="csv", type=_arg_type(config.parse_format),
                        metavar="csv|jsonl")
 
@@ -253,7 +258,8 @@ def _run_runs(args: argparse.Namespace) -> int:
 def _run_retry(args: argparse.Namespace) -> int:
     from labelexport import retry  # imports the Pub/Sub client only when publishing
 
-    message_id, body = retry.publish_retry(args.annotated_dataset, args.topic, args.format)
+    message_id, body = retry.publish_retry(args.annotated_dataset, args.topic, args.format,
+                                           args.filter)
     print(f"published message {message_id} to {args.topic}: {json.dumps(body)}")
     return EXIT_OK
 

@@ -6,15 +6,26 @@ from __future__ import annotations
 import uuid
 
 from labelexport import pubsub
-from labelexport.resource_names import parse_annotated_dataset_name, parse_topic_name
+from labelexport.resource_names import (
+    parse_annotated_dataset_name,
+    parse_topic_name,
+    parse_vertex_dataset_name,
+)
 
 
-def completion_message(annotated_dataset: str, fmt: str) -> dict:
-    return {"annotatedDataset": str(parse_annotated_dataset_name(annotated_dataset)),
-            "format": fmt, "filter": "", "requestId": f"retry-{uuid.uuid4().hex}"}
+def completion_message(resource: str, fmt: str, annotations_filter: str = "") -> dict:
+    """The message for a Data Labeling annotated dataset (projects/P/datasets/D/
+    annotatedDatasets/A) or a Vertex AI dataset (projects/P/locations/L/datasets/D)."""
+    request_id = f"retry-{uuid.uuid4().hex}"
+    if "/locations/" in resource:
+        return {"dataset": str(parse_vertex_dataset_name(resource)),
+                "annotationsFilter": annotations_filter, "requestId": request_id}
+    return {"annotatedDataset": str(parse_annotated_dataset_name(resource)),
+            "format": fmt, "filter": annotations_filter, "requestId": request_id}
 
 
-def publish_retry(annotated_dataset: str, topic: str, fmt: str) -> tuple[str, dict]:
-    body = completion_message(annotated_dataset, fmt)
+def publish_retry(resource: str, topic: str, fmt: str,
+                  annotations_filter: str = "") -> tuple[str, dict]:
+    body = completion_message(resource, fmt, annotations_filter)
     parse_topic_name(topic)
     return pubsub.publish_json(topic, body, {}), body
