@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from labelexport.split_warnings import describe
 
-from devstack import sample_exports
+from devstack import sample_exports, vertex_samples
 from devstack.pipeline import LocalPipeline
 
 RESULT_TIMEOUT = 120.0
@@ -66,9 +66,14 @@ def annotation_type(text: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devstack.demo",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--type", type=annotation_type, default=DEFAULT_TYPE, metavar="TYPE",
+    parser.add_argument("--backend", choices=("datalabeling", "vertex"),
+                        default="datalabeling",
+                        help="export from the Data Labeling stand-in (default) or from the "
+                             "Vertex AI one")
+    parser.add_argument("--type", metavar="TYPE",
                         help="annotation type of the sample dataset, e.g. "
-                             "IMAGE_CLASSIFICATION_ANNOTATION or video-event "
+                             "IMAGE_CLASSIFICATION_ANNOTATION or video-event, or with "
+                             "--backend vertex a Vertex schema such as text_extraction "
                              "(default: bounding box)")
     parser.add_argument("--format", choices=("csv", "jsonl"),
                         help="export format (default: csv, jsonl for the types without CSV)")
@@ -77,6 +82,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-running", action="store_true",
                         help="keep the pipeline up afterwards and print how to use it by hand")
     args = parser.parse_args(argv)
+    if args.backend == "vertex":
+        args.type = args.type or "image_bounding_box"
+        if args.type not in vertex_samples.SCHEMAS:
+            parser.error(f"no Vertex AI sample of {args.type!r}; one of: "
+                         f"{', '.join(vertex_samples.SCHEMAS)}")
+        args.format = "jsonl"
+        return args
+    try:
+        args.type = annotation_type(args.type or DEFAULT_TYPE)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
     sample = next((s for s in sample_exports.CATALOG
                    if s.annotation_type == args.type and s.dirty == args.dirty), None)
     if sample is None:
@@ -112,6 +128,8 @@ def show_result(pipeline: LocalPipeline, manifest: dict, attributes: dict,
     source, rows = manifest["source"], manifest["rows"]
     say(f"Result after {waited:.1f} s: status {manifest['status']}, run {attributes['runId']}")
     say(f"  export  {source['uri']}")
+    for listed in source.get("files", []):
+        say(f"          {listed['uri']} ({listed['rows']} rows)")
     origin = source["annotationTypeSource"].replace("_", " ")
     say(f"  type    {source['annotationType']} (from the {origin})")
     say(f"  rows    {rows['read']} read, {rows['written']} written, {rows['rejected']} rejected")
@@ -240,11 +258,15 @@ def run(args: argparse.Namespace) -> int:
 
 def demonstrate(pipeline: LocalPipeline, args: argparse.Namespace) -> None:
     say(f"  ready in {pipeline.startup_seconds:.1f} s: the Pub/Sub and Storage emulators,")
-    say("  the Data Labeling stand-in, export_labeled_data and split_export")
+    say("  the Data Labeling and Vertex AI stand-ins, export_labeled_data and split_export")
     say()
-    annotated = pipeline.annotated_dataset(args.type, dirty=args.dirty)
-    sent = pipeline.publish_completion(annotated, args.format,
-                                       request_id=f"demo-{int(time.time())}")
+    request_id = f"demo-{int(time.time())}"
+    if args.backend == "vertex":
+        annotated = pipeline.vertex_dataset(args.type, dirty=args.dirty)
+        sent = pipeline.publish_vertex_completion(annotated, request_id=request_id)
+    else:
+        annotated = pipeline.annotated_dataset(args.type, dirty=args.dirty)
+        sent = pipeline.publish_completion(annotated, args.format, request_id=request_id)
     published = time.monotonic()
     say(f"Published a labeling-completion message to "
         f"{pipeline.completion_topic.rsplit('/', 1)[1]}:")

@@ -446,7 +446,8 @@ class LocalPipeline:
             gcloud = " ".join([*(f"{k}={v}" for k, v in self.gcloud_env().items()), gcloud])
             labelexport = f"PUBSUB_EMULATOR_HOST={self.pubsub.host} {labelexport}"
             storage_env = f"STORAGE_EMULATOR_HOST={self.storage.endpoint} "
-        message = json.dumps({"annotatedDataset": annotated_dataset, "format": fmt})
+        message = json.dumps({"dataset": annotated_dataset} if "/locations/" in annotated_dataset
+                             else {"annotatedDataset": annotated_dataset, "format": fmt})
         results = self.results_subscription.rsplit("/", 1)[1]
         table = "table(message.attributes.status,message.attributes.runId,message.data)"
         return {
