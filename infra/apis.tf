@@ -15,6 +15,7 @@ locals {
       "storage.googleapis.com",
     ],
     var.enable_datalabeling ? ["datalabeling.googleapis.com"] : [],
+    var.enable_vertex ? ["aiplatform.googleapis.com"] : [],
   )
 }
 

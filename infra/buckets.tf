@@ -1,7 +1,8 @@
 # Three buckets, all regional in var.region, uniform bucket-level access, public access prevented,
 # versioned with old versions cleaned up:
-#   exports: the Data Labeling Service writes exports/**; every finalized object here triggers
-#            split_export, so neither function writes here.
+#   exports: the Data Labeling Service and Vertex AI write exports/**; every finalized object here
+#            triggers split_export, so split_export never writes here, and export_labeled_data
+#            writes only the export sets, exports/**/export-set.json, that are meant to trigger it.
 #   splits:  split_export's outputs (train/validation/test/unassigned, rejected.jsonl, manifest.json)
 #            and the run records runs/<run>.json (written by both functions; they trigger nothing).
 #   source:  the function source bundles (bundle.tf).

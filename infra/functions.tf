@@ -41,6 +41,8 @@ resource "google_cloudfunctions2_function" "export" {
     google_project_service.apis,
     google_storage_bucket_iam_member.export_runs,
     google_storage_bucket_iam_member.export_reads_exports,
+    google_storage_bucket_iam_member.export_writes_export_sets,
+    google_project_iam_member.export_vertex,
     google_pubsub_topic_iam_member.export_results,
   ]
 }
@@ -76,8 +78,9 @@ resource "google_cloudfunctions2_function" "split" {
   }
 
   # Every object finalized in the export bucket (Eventarc filters by bucket, never by prefix);
-  # split_export ignores what is not exports/**.csv|.jsonl and never writes this bucket, so its
-  # own outputs (split bucket) cannot trigger it. A raised exception is retried.
+  # split_export acts on single-file exports and on export sets (exports/**/export-set.json),
+  # ignores everything else (the raw files of a set among them) and never writes this bucket, so
+  # its own outputs (split bucket) cannot trigger it. A raised exception is retried.
   event_trigger {
     trigger_region        = var.region
     event_type            = "google.cloud.storage.object.v1.finalized"

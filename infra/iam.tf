@@ -1,6 +1,6 @@
 # Every grant of the pipeline, additive (*_iam_member: nothing else's access is touched), scoped to
 # one bucket, topic, subscription, service account or function wherever the role allows it.
-# Three roles exist only at project level; each is marked "project-wide: <reason>" below, and
+# Four roles exist only at project level; each is marked "project-wide: <reason>" below, and
 # tests/test_infra_wiring.py holds the same list.
 
 # --- export_labeled_data -----------------------------------------------------------------------
@@ -20,11 +20,27 @@ resource "google_storage_bucket_iam_member" "export_runs" {
 }
 
 # Before taking over a run whose first delivery vanished, export_labeled_data looks whether the
-# export has landed under the run's prefix (so as not to export it twice); it writes nothing here.
+# export has landed under the run's prefix (so as not to export it twice); when a multi-file
+# export's operation is done, it reads the generation and size of every exported file.
 resource "google_storage_bucket_iam_member" "export_reads_exports" {
   bucket = google_storage_bucket.exports.name
   role   = "roles/storage.objectViewer"
   member = google_service_account.export.member
+}
+
+# The one object export_labeled_data writes in the export bucket: the export set of a multi-file
+# export, exports/.../<run>/export-set.json, created once (ifGenerationMatch=0, so creating is
+# all it needs). Its finalize event is what makes split_export split the files it lists; the
+# condition keeps this account from writing anything else there, where every write triggers.
+resource "google_storage_bucket_iam_member" "export_writes_export_sets" {
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectCreator"
+  member = google_service_account.export.member
+  condition {
+    title       = "export-sets-only"
+    description = "export_labeled_data's export sets, exports/**/export-set.json, and nothing else."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.exports.name}/objects/exports/\") && resource.name.endsWith(\"/export-set.json\")"
+  }
 }
 
 resource "google_pubsub_topic_iam_member" "export_results" {
@@ -40,6 +56,33 @@ resource "google_project_iam_member" "export_datalabeling" {
   count   = var.enable_datalabeling ? 1 : 0
   project = var.project_id
   role    = "roles/datalabeling.editor"
+  member  = google_service_account.export.member
+}
+
+# What exporting a Vertex AI dataset and following the export's operation need, and nothing more:
+# Vertex AI documents aiplatform.datasets.export for datasets.export, and aiplatform.datasets.get
+# for datasets.get and for GET on the operation an export returns (the operation is checked as its
+# dataset). Cancelling or deleting that operation would need more; the function does neither.
+resource "google_project_iam_custom_role" "vertex_export" {
+  count       = var.enable_vertex ? 1 : 0
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_vertex_export"
+  title       = "labelexport: export Vertex AI datasets"
+  description = "Export a Vertex AI dataset and follow the export's operation (export_labeled_data)."
+  stage       = "GA"
+  permissions = [
+    "aiplatform.datasets.export",
+    "aiplatform.datasets.get",
+  ]
+  depends_on = [google_project_service.apis] # iam.googleapis.com
+}
+
+# project-wide: the datasets to export are named by completion messages at run time, not known
+# when deploying, so no per-dataset grant can serve; the custom role holds only what is needed.
+resource "google_project_iam_member" "export_vertex" {
+  count   = var.enable_vertex ? 1 : 0
+  project = var.project_id
+  role    = google_project_iam_custom_role.vertex_export[0].name
   member  = google_service_account.export.member
 }
 
@@ -131,6 +174,23 @@ resource "google_storage_bucket_iam_member" "datalabeling_agent_writes_exports" 
   bucket = google_storage_bucket.exports.name
   role   = "roles/storage.objectCreator"
   member = local.datalabeling_service_agent
+}
+
+# Vertex AI writes an export's files as its service agent, under the outputUriPrefix that
+# export_labeled_data chooses: gs://EXPORT_BUCKET/exports/vertex/<location>/<dataset>/<run>/files/.
+# New objects only (each export gets a new folder), so objectCreator, conditioned to that prefix:
+# anyone in the project who may export a dataset could otherwise make the agent write elsewhere.
+resource "google_storage_bucket_iam_member" "vertex_agent_writes_exports" {
+  count  = var.enable_vertex ? 1 : 0
+  bucket = google_storage_bucket.exports.name
+  role   = "roles/storage.objectCreator"
+  member = local.vertex_service_agent
+  condition {
+    title       = "vertex-exports-only"
+    description = "Vertex AI dataset exports, exports/vertex/**, and nothing else."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.exports.name}/objects/exports/vertex/\")"
+  }
+  depends_on = [google_project_service_identity.vertex]
 }
 
 resource "google_storage_bucket_iam_member" "extra_export_writers" {

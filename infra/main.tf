@@ -13,6 +13,16 @@ data "google_storage_project_service_account" "gcs" {
   depends_on = [google_project_service.apis]
 }
 
+# The Vertex AI service agent, made now rather than on Vertex AI's first use, so that its grant on
+# the export bucket (iam.tf) can be applied on a first apply. Enabling the API does not create it.
+resource "google_project_service_identity" "vertex" {
+  count      = var.enable_vertex ? 1 : 0
+  provider   = google-beta
+  project    = var.project_id
+  service    = "aiplatform.googleapis.com"
+  depends_on = [google_project_service.apis]
+}
+
 locals {
   bucket_names = {
     exports = coalesce(var.bucket_names.exports, "${var.project_id}-${var.name_prefix}-exports")
@@ -24,6 +34,7 @@ locals {
   pubsub_service_agent       = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   gcs_service_agent          = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
   datalabeling_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-datalabeling.iam.gserviceaccount.com"
+  vertex_service_agent       = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-aiplatform.iam.gserviceaccount.com"
 
   # Every variable the functions read (functions/labelexport/config.py ENV_VARS), nothing else.
   # Both functions load the same settings, so both get the same map.
@@ -33,6 +44,7 @@ locals {
     RESULTS_TOPIC          = google_pubsub_topic.results.id # projects/P/topics/T
     EXPORT_FORMAT          = var.export_format
     DATALABELING_ENDPOINT  = var.datalabeling_endpoint
+    VERTEX_ENDPOINT        = var.vertex_endpoint
     UNASSIGNED_POLICY      = var.unassigned_policy
     SPLIT_RATIOS           = join(",", [for r in var.split_ratios : tostring(r)])
     MAX_REJECT_FRACTION    = tostring(var.max_reject_fraction)

@@ -61,6 +61,15 @@ output "retry_command" {
   ])
 }
 
+output "vertex_retry_command" {
+  description = "Publishes a labeling-completion message for a Vertex AI dataset (a first run or a retry); replace the location and dataset id."
+  value = join(" ", [
+    "gcloud pubsub topics publish ${google_pubsub_topic.labeling_complete.name}",
+    "--project=${var.project_id}",
+    "--message='{\"dataset\": \"projects/${var.project_id}/locations/LOCATION/datasets/DATASET_ID\", \"annotationsFilter\": \"\"}'",
+  ])
+}
+
 output "dead_letter_pull_command" {
   description = "Shows (and acknowledges) up to 10 messages that exhausted their deliveries."
   value       = "gcloud pubsub subscriptions pull ${google_pubsub_subscription.dead_letter_hold.name} --project=${var.project_id} --limit=10 --auto-ack"

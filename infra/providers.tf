@@ -3,3 +3,9 @@ provider "google" {
   region         = var.region
   default_labels = var.labels
 }
+
+provider "google-beta" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = var.labels
+}

@@ -4,7 +4,7 @@ resource "google_service_account" "export" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-export"
   display_name = "labelexport: export_labeled_data"
-  description  = "Runs export_labeled_data: calls the Data Labeling API, writes run records, publishes results."
+  description  = "Runs export_labeled_data: calls the Data Labeling or Vertex AI API, writes run records and export sets, publishes results."
   depends_on   = [google_project_service.apis]
 }
 

@@ -1,6 +1,6 @@
 # Topics. Each keeps its messages for var.message_retention, so a subscription can seek back and
 # replay. Encryption is Google-managed (see .checkov.yaml).
-#   labeling-complete:             labeling-completion messages (DESIGN.md "Contracts"); delivered
+#   labeling-complete:             labeling-completion messages (README.md "Contracts"); delivered
 #                                  to export_labeled_data by the push subscription in triggers.tf.
 #   labeling-export-results:       status messages (ok | rejected | failed) of both functions.
 #   labeling-complete-dead-letter: labeling-complete messages that failed max_delivery_attempts

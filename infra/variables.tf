@@ -1,5 +1,5 @@
 # Inputs. Only project_id is required; everything else has a safe default. The settings block at
-# the end maps one to one onto the functions' environment variables (DESIGN.md, "Configuration").
+# the end maps one to one onto the functions' environment variables (README.md, "Configuration").
 
 variable "project_id" {
   description = "Project that hosts the pipeline."
@@ -219,10 +219,16 @@ variable "force_destroy_buckets" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Data Labeling Service and build
+# Export backends (Data Labeling Service, Vertex AI) and build
 
 variable "enable_datalabeling" {
   description = "Enable datalabeling.googleapis.com, let export_labeled_data call it (roles/datalabeling.editor) and let its service agent write the export bucket. Turn off when DATALABELING_ENDPOINT points at a stand-in: the service was shut down in 2024 and new projects cannot enable it."
+  type        = bool
+  default     = true
+}
+
+variable "enable_vertex" {
+  description = "Enable aiplatform.googleapis.com, let export_labeled_data export and read Vertex AI datasets of this project (a custom role with aiplatform.datasets.export and aiplatform.datasets.get) and let the Vertex AI service agent create objects under exports/vertex/ in the export bucket. Turn off when VERTEX_ENDPOINT points at a stand-in or Vertex AI datasets are not used."
   type        = bool
   default     = true
 }
@@ -254,7 +260,7 @@ variable "build_service_account" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Function settings: the environment variables of DESIGN.md ("Configuration").
+# Function settings: the environment variables of README.md ("Configuration").
 
 variable "export_format" {
   description = "EXPORT_FORMAT: format the Data Labeling Service exports in."
@@ -273,6 +279,19 @@ variable "datalabeling_endpoint" {
   validation {
     condition     = can(regex("^https://[^/]+(/.*)?$", var.datalabeling_endpoint))
     error_message = "datalabeling_endpoint must be an https:// URL (plain http is for loopback tests only)."
+  }
+}
+
+variable "vertex_endpoint" {
+  description = "VERTEX_ENDPOINT: base URL of the Vertex AI API (v1 surface); {location}, if present, is replaced by the dataset's location (the API is regional)."
+  type        = string
+  default     = "https://{location}-aiplatform.googleapis.com"
+  validation {
+    condition = (
+      can(regex("^https://[a-z0-9.-]+(:[0-9]+)?/?$", replace(var.vertex_endpoint, "{location}", "us-central1")))
+      && length(regexall("\\{location\\}", var.vertex_endpoint)) <= 1
+    )
+    error_message = "vertex_endpoint must be an https:// base URL without a path, with {location} at most once and only in the host name (plain http is for loopback tests only)."
   }
 }
 

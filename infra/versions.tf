@@ -8,6 +8,11 @@ terraform {
       source  = "hashicorp/google"
       version = ">= 6.14.0, < 8.0.0"
     }
+    # google_project_service_identity (the Vertex AI service agent) exists in the beta provider only.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.14.0, < 8.0.0"
+    }
     archive = {
       source  = "hashicorp/archive"
       version = ">= 2.4.0, < 3.0.0"

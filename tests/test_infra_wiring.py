@@ -9,13 +9,19 @@ on the wrong topic or bucket, a message with no dead-letter path, a role granted
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
-from labelexport.export_paths import RUNS_PREFIX
+from labelexport.errors import ConfigError
+from labelexport.export_paths import EXPORTS_PREFIX, RUNS_PREFIX
+from labelexport.export_sets import EXPORT_SET_NAME
+from labelexport.vertex_ai import check_endpoint_template
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
@@ -33,10 +39,14 @@ PLATFORM_ENV = {
 }
 
 # The only project-wide grants, each because no narrower scope exists for it (iam.tf says why).
+VERTEX_EXPORT_ROLE = "${google_project_iam_custom_role.vertex_export[0].name}"
 PROJECT_WIDE_GRANTS = {
     ("roles/eventarc.eventReceiver", "${google_service_account.trigger.member}"),
     ("roles/pubsub.publisher", "${local.gcs_service_agent}"),
     ("roles/datalabeling.editor", "${google_service_account.export.member}"),
+    # Vertex AI datasets to export are named by messages at run time: no per-dataset grant can
+    # serve. A custom role of exactly the export's permissions (test_vertex_export_role_*).
+    (VERTEX_EXPORT_ROLE, "${google_service_account.export.member}"),
 }
 
 _OPTIONS = SerializationOptions(
@@ -428,10 +438,13 @@ def test_function_roles_are_scoped(tf):
     assert (exports, "roles/storage.objectViewer", export_sa) in bucket_grants
     assert (exports, "roles/storage.objectViewer", split_sa) in bucket_grants
     assert (splits, "roles/storage.objectUser", split_sa) in bucket_grants
-    # Neither function writes the export bucket (every write there triggers split_export).
-    for sa in (export_sa, split_sa):
-        assert {g for g in bucket_grants if g[0] == exports and g[2] == sa} == {
-            (exports, "roles/storage.objectViewer", sa)}
+    # Every write in the export bucket triggers split_export: split_export never writes there,
+    # export_labeled_data creates its export sets only (test_export_sets_are_all_...).
+    assert {g for g in bucket_grants if g[0] == exports and g[2] == split_sa} == {
+        (exports, "roles/storage.objectViewer", split_sa)}
+    assert {g for g in bucket_grants if g[0] == exports and g[2] == export_sa} == {
+        (exports, "roles/storage.objectViewer", export_sa),
+        (exports, "roles/storage.objectCreator", export_sa)}
     # export_labeled_data writes run records in the split bucket, under runs/ and nowhere else.
     (records,) = [g for g in resources(tf, "google_storage_bucket_iam_member").values()
                   if g["bucket"] == splits and g["member"] == export_sa]
@@ -498,6 +511,168 @@ def test_service_agents(tf):
         and t["member"] == "${local.pubsub_service_agent}"
         for t in tokens.values()
     )
+
+
+# --- Vertex AI backend -------------------------------------------------------------------------
+
+VERTEX_SWITCH = "${var.enable_vertex ? 1 : 0}"
+
+
+def test_vertex_backend_is_on_by_default_and_can_be_turned_off(tf):
+    switch = variables(tf)["enable_vertex"]
+    assert switch["type"] == "bool" and switch["default"] is True
+    vertex_resources = [
+        resources(tf, "google_project_iam_custom_role")["vertex_export"],
+        resources(tf, "google_project_iam_member")["export_vertex"],
+        resources(tf, "google_project_service_identity")["vertex"],
+        resources(tf, "google_storage_bucket_iam_member")["vertex_agent_writes_exports"],
+    ]
+    assert all(body.get("count") == VERTEX_SWITCH for body in vertex_resources)
+
+
+def test_vertex_api_is_enabled_with_the_backend(tf):
+    services = locals_(tf)["services"]
+    assert re.search(r'var\.enable_vertex \? \["aiplatform\.googleapis\.com"\] : \[\]', services), (
+        f"aiplatform.googleapis.com is not enabled with var.enable_vertex: {services}")
+    assert resources(tf, "google_project_service")["apis"]["for_each"] == (
+        "${toset(local.services)}")
+
+
+def test_vertex_export_role_holds_exactly_the_export_permissions(tf):
+    role = resources(tf, "google_project_iam_custom_role")["vertex_export"]
+    # datasets.export, then datasets.get for the dataset and for GET on the export's operation
+    # (Vertex AI's IAM permissions table); nothing to cancel, delete, list or write.
+    assert role["permissions"] == ["aiplatform.datasets.export", "aiplatform.datasets.get"]
+    assert role["project"] == "${var.project_id}" and role["stage"] == "GA"
+    # Custom role ids allow letters, digits, '_' and '.': the prefix's '-' must go.
+    assert role["role_id"] == '${replace(var.name_prefix, "-", "_")}_vertex_export'
+
+
+def test_vertex_export_role_is_granted_to_the_export_account_only(tf):
+    export_sa = "${google_service_account.export.member}"
+    holders = [
+        (rtype, name, body["member"]) for rtype, name, body in all_resources(tf)
+        if rtype.endswith("_iam_member") and "google_project_iam_custom_role" in body["role"]
+    ]
+    assert holders == [("google_project_iam_member", "export_vertex", export_sa)]
+    grant = resources(tf, "google_project_iam_member")["export_vertex"]
+    assert grant["role"] == VERTEX_EXPORT_ROLE and grant["project"] == "${var.project_id}"
+    # No predefined Vertex AI role anywhere (roles/aiplatform.user would let it train, deploy...).
+    for rtype, name, body in all_resources(tf):
+        assert not body.get("role", "").startswith("roles/aiplatform."), f"{rtype}.{name}"
+
+
+def test_vertex_agent_may_create_objects_under_exports_vertex_only(tf):
+    agent = "${local.vertex_service_agent}"
+    assert locals_(tf)["vertex_service_agent"] == (
+        "serviceAccount:service-${data.google_project.this.number}"
+        "@gcp-sa-aiplatform.iam.gserviceaccount.com")
+    grants = [(rtype, name, body) for rtype, name, body in all_resources(tf)
+              if body.get("member") == agent]
+    assert [(rtype, name) for rtype, name, _ in grants] == [
+        ("google_storage_bucket_iam_member", "vertex_agent_writes_exports")]
+    grant = grants[0][2]
+    assert grant["bucket"] == "${google_storage_bucket.exports.name}"
+    assert grant["role"] == "roles/storage.objectCreator"
+    (condition,) = grant["condition"]
+    assert condition["expression"] == (
+        'resource.name.startsWith("projects/_/buckets/${google_storage_bucket.exports.name}'
+        f'/objects/{EXPORTS_PREFIX}vertex/")')
+    # The agent exists before the grant names it: made by Service Usage, not on first use.
+    identity = resources(tf, "google_project_service_identity")["vertex"]
+    assert identity["service"] == "aiplatform.googleapis.com"
+    assert identity["provider"] == "google-beta"
+    assert "${google_project_service_identity.vertex}" in grant["depends_on"]
+
+
+def test_google_beta_provider_is_declared_and_configured_like_google(tf):
+    providers = {}
+    for block in tf["terraform"]:
+        for req in block.get("required_providers", []):
+            providers.update(req)
+    assert providers["google-beta"]["source"] == "hashicorp/google-beta"
+    assert providers["google-beta"]["version"] == providers["google"]["version"]
+    configured = {name: body for block in tf["provider"] for name, body in block.items()}
+    assert configured["google-beta"] == configured["google"]
+
+
+def test_export_sets_are_all_export_labeled_data_creates_in_the_export_bucket(tf):
+    export_sa = "${google_service_account.export.member}"
+    creators = [
+        body for body in resources(tf, "google_storage_bucket_iam_member").values()
+        if body["bucket"] == "${google_storage_bucket.exports.name}"
+        and body["member"] == export_sa and body["role"] != "roles/storage.objectViewer"
+    ]
+    assert len(creators) == 1, creators
+    (grant,) = creators
+    # Created once with ifGenerationMatch=0: create, never overwrite or delete.
+    assert grant["role"] == "roles/storage.objectCreator"
+    (condition,) = grant["condition"]
+    assert condition["expression"] == (
+        'resource.name.startsWith("projects/_/buckets/${google_storage_bucket.exports.name}'
+        f'/objects/{EXPORTS_PREFIX}") && resource.name.endsWith("/{EXPORT_SET_NAME}")')
+    functions_ = functions(tf)
+    assert "${google_storage_bucket_iam_member.export_writes_export_sets}" in (
+        functions_["export"]["depends_on"])
+
+
+def test_vertex_endpoint_is_set_from_a_validated_variable(tf):
+    env = resolve(tf, locals_(tf)["function_environment"])
+    assert env["VERTEX_ENDPOINT"] == "${var.vertex_endpoint}"
+    var = variables(tf)["vertex_endpoint"]
+    assert var["type"] == "string"
+    assert "var.vertex_endpoint" in validations(var)
+
+
+# Endpoints the code accepts or refuses (labelexport.vertex_ai.check_endpoint_template); Terraform
+# must refuse at plan time whatever the function would refuse at its first message.
+ENDPOINT_CASES = [
+    "https://{location}-aiplatform.googleapis.com",
+    "https://{location}-aiplatform.googleapis.com/",
+    "https://vertex-standin.example.com",
+    "https://standin.example.com:8443",
+    "http://127.0.0.1:9000",  # the code takes it for loopback tests; Terraform refuses plain http
+    "https://standin.example.com/v1",
+    "https://standin.example.com/{location}",
+    "https://{location}.{location}.example.com",
+    "https://standin.example.com?x=1",
+    "ftp://{location}-aiplatform.googleapis.com",
+]
+
+
+def _code_accepts(endpoint: str) -> bool:
+    try:
+        check_endpoint_template(endpoint)
+    except ConfigError:
+        return False
+    return True
+
+
+def _terraform_accepts(terraform: str, workdir: Path, endpoint: str) -> bool:
+    result = subprocess.run(
+        [terraform, "console", "-no-color"], input="var.vertex_endpoint\n", cwd=workdir,
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "TF_VAR_project_id": "my-project", "TF_VAR_vertex_endpoint": endpoint,
+             "TF_CLI_CONFIG_FILE": os.devnull},
+    )
+    output = result.stdout + result.stderr
+    assert "Invalid value for variable" in output or result.returncode == 0, output
+    return "Invalid value for variable" not in output
+
+
+def test_vertex_endpoint_validation_refuses_what_the_code_refuses(tmp_path):
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH; cloudbuild.yaml's terraform-plan step validates "
+                    "the variables")
+    shutil.copy(INFRA / "variables.tf", tmp_path / "variables.tf")  # no provider needed
+    verdicts = {e: (_terraform_accepts(terraform, tmp_path, e), _code_accepts(e))
+                for e in ENDPOINT_CASES}
+    default = variables(_load_infra())["vertex_endpoint"]["default"]
+    assert verdicts[default] == (True, True)
+    wrongly_accepted = [e for e, (tf_ok, code_ok) in verdicts.items() if tf_ok and not code_ok]
+    assert not wrongly_accepted, f"Terraform accepts what the function refuses: {wrongly_accepted}"
+    assert [e for e, (tf_ok, _) in verdicts.items() if tf_ok] == ENDPOINT_CASES[:4], verdicts
 
 
 # --- source bundle -----------------------------------------------------------------------------
@@ -567,3 +742,6 @@ def test_outputs(tf):
     retry = outputs["retry_command"]["value"]
     assert "gcloud pubsub topics publish ${google_pubsub_topic.labeling_complete.name}" in retry
     assert "annotatedDataset" in retry
+    vertex = outputs["vertex_retry_command"]["value"]
+    assert "gcloud pubsub topics publish ${google_pubsub_topic.labeling_complete.name}" in vertex
+    assert "projects/${var.project_id}/locations/LOCATION/datasets/DATASET_ID" in vertex
