@@ -43,8 +43,9 @@ from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess
 
 log = logging.getLogger("eventarc")
-# The subscription's deadline; the client extends the lease of what is being delivered, so a
-# notification is redelivered this soon only when the stand-in stopped without acknowledging it.
+# The subscription's and the stream's deadline; the client extends the lease of what is being
+# delivered, so a notification comes again this soon only when the stand-in stopped without
+# acknowledging it.
 ACK_DEADLINE_SECONDS = 10
 
 
@@ -80,7 +81,9 @@ class NotificationConsumer:
         self.bridge, self.topic, self.subscription = bridge, topic, subscription
         self.publisher = pubsub_v1.PublisherClient()
         self.subscriber = pubsub_v1.SubscriberClient()
-        self.flow_control = pubsub_v1.types.FlowControl(max_lease_duration=4 * 3600)
+        # Leases of ACK_DEADLINE_SECONDS, extended for as long as a delivery may take.
+        self.flow_control = pubsub_v1.types.FlowControl(
+            max_lease_duration=4 * 3600, max_duration_per_lease_extension=ACK_DEADLINE_SECONDS)
         self.pulling = threading.Event()
         self._future = None
 
