@@ -175,6 +175,7 @@ class FakeGcsProxy(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
     server: FakeGcsProxy
 
     def setup(self) -> None:
