@@ -37,7 +37,7 @@ from devstack.ports import LOOPBACK
 
 PRECONDITION_FAILED_MESSAGE = "At least one of the pre-conditions you specified did not hold."
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-              "transfer-encoding", "upgrade", "content-length"}
+              "transfer-encoding", "upgrade", "content-length", "expect"}
 STREAM_BLOCK = 1 << 20
 _UPLOAD_PATH = re.compile(r"^/upload/storage/v1/b/([^/]+)/o/?$")
 _MEDIA_PATH = re.compile(r"^(?:/download)?/storage/v1/b/([^/]+)/o/(.+)$")
@@ -284,19 +284,20 @@ class _Handler(BaseHTTPRequestHandler):
                  body: bytes) -> http.client.HTTPResponse:
         headers = {**headers, "Content-Length": str(len(body))}
         headers.setdefault("Host", self.headers.get("Host") or "")
-        for attempt in (1, 2):
-            if self._upstream is None:
-                self._upstream = http.client.HTTPConnection(LOOPBACK, self.server.upstream_port,
-                                                            timeout=600)
-            try:
-                self._upstream.request(method, url, body=body, headers=headers)
-                return self._upstream.getresponse()
-            except (ConnectionError, http.client.HTTPException):
-                self._upstream.close()
-                self._upstream = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._upstream_request(method, url, headers, body)
+        except ConnectionError:  # a kept-alive connection fake-gcs-server closed: once more
+            self._upstream.close()
+            self._upstream = None
+            return self._upstream_request(method, url, headers, body)
+
+    def _upstream_request(self, method: str, url: str, headers: dict[str, str],
+                          body: bytes) -> http.client.HTTPResponse:
+        if self._upstream is None:
+            self._upstream = http.client.HTTPConnection(LOOPBACK, self.server.upstream_port,
+                                                        timeout=600)
+        self._upstream.request(method, url, body=body, headers=headers)
+        return self._upstream.getresponse()
 
     def _pass_through(self, body: bytes) -> None:
         self._relay(self._request(self.command, self.path, self._headers_out(), body))

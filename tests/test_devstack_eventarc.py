@@ -292,12 +292,13 @@ def test_a_function_past_its_timeout_is_a_failed_attempt_retried(storage, eventa
     assert len(_received(server, delivery["id"], "delivery started")) == 2  # the same ce-id
 
 
+@pytest.mark.timeout(120)
 def test_a_notification_left_unacknowledged_is_delivered_again_with_its_id(
         storage, eventarc, functions_server, unique_name):
     """At least once: a stand-in stopped mid-delivery leaves the notification on its
     subscription, and the next one delivers it with the same ce-id."""
     bucket = storage.create_bucket(unique_name("exports"))
-    server = functions_server("slow_event", env={"SLOW_SECONDS": "30", "SLOW_DELIVERIES": "1"})
+    server = functions_server("slow_event", env={"SLOW_SECONDS": "120", "SLOW_DELIVERIES": "1"})
     subscription = f"projects/{PROJECT}/subscriptions/{unique_name('ea')}"
     first = eventarc({bucket.name: server.url}, subscription=subscription)
     bucket.blob("export.csv").upload_from_string(b"x")
@@ -306,7 +307,8 @@ def test_a_notification_left_unacknowledged_is_delivered_again_with_its_id(
     first.stop()
 
     second = eventarc({bucket.name: server.url}, subscription=subscription)
-    (delivery,) = second.wait_for_deliveries(_settled(bucket.name, 1), timeout=40)
+    # Once its lease ran out (10 s; the Pub/Sub emulator at times takes 30 s to notice).
+    (delivery,) = second.wait_for_deliveries(_settled(bucket.name, 1), timeout=60)
 
     assert delivery["id"] == cut_short["id"] and delivery["state"] == "delivered"
     assert len(_received(server, delivery["id"])) == 1
