@@ -11,8 +11,10 @@ What runs (each a managed process logging to a file in `log_dir`):
   anything can be dead-lettered); a push subscription labeling-complete -> export_labeled_data
   with a retry policy, a dead-letter policy and a 600 s ack deadline; a pull subscription on the
   results topic for the caller.
-- The Storage emulator (preconditions honoured) with EXPORT_BUCKET and SPLIT_BUCKET, whose
-  Eventarc stand-in delivers EXPORT_BUCKET's finalize events to split_export.
+- The Storage emulator (fake-gcs-server behind devstack.fake_gcs_proxy) with EXPORT_BUCKET
+  and SPLIT_BUCKET; it publishes EXPORT_BUCKET's finalize notifications to the topic
+  labelexport-exports-notifications, and the Eventarc stand-in, pulling them from its own
+  subscription, delivers them to split_export as CloudEvents.
 - The local Data Labeling server (the v1beta1 surface, writing exports into the emulator).
 - export_labeled_data and split_export under functions-framework, with the environment of
   DESIGN.md ("Configuration").
@@ -43,11 +45,12 @@ from labelexport.run_records import run_id_for
 
 from devstack import sample_exports, vertex_samples
 from devstack.datalabeling_server import DataLabelingServer
+from devstack.eventarc_server import EventarcStandIn
 from devstack.functions_server import FunctionsServer
 from devstack.ports import is_listening
 from devstack.processes import ManagedProcess
 from devstack.pubsub_emulator import PubSubEmulator, PulledMessage
-from devstack.storage_emulator import StorageEmulator
+from devstack.storage_emulator import Notifications, StorageEmulator
 from devstack.vertex_server import VertexAIServer
 
 MAIN = Path(__file__).resolve().parent.parent / "functions" / "main.py"
@@ -62,6 +65,8 @@ DEAD_LETTER_TOPIC = "labeling-complete-dead-letter"
 PUSH_SUBSCRIPTION = "labeling-complete-export"  # -> export_labeled_data
 DEAD_LETTER_HOLD = "labeling-complete-dead-letter-hold"
 RESULTS_SUBSCRIPTION = "labeling-export-results-local"
+STORAGE_NOTIFICATIONS_TOPIC = "labelexport-exports-notifications"  # EXPORT_BUCKET's
+EVENTARC_SUBSCRIPTION = "labelexport-exports-eventarc"  # -> split_export
 
 STARTUP_TIMEOUT = 60.0
 
@@ -122,9 +127,13 @@ class LocalPipeline:
         self.dead_letter_subscription = f"projects/{project}/subscriptions/{DEAD_LETTER_HOLD}"
         self.results_subscription = f"projects/{project}/subscriptions/{RESULTS_SUBSCRIPTION}"
 
+        self.notifications_topic = f"projects/{project}/topics/{STORAGE_NOTIFICATIONS_TOPIC}"
+        self.eventarc_subscription = f"projects/{project}/subscriptions/{EVENTARC_SUBSCRIPTION}"
+
         log = str(self.log_dir)
         self.pubsub = PubSubEmulator(log_dir=log)
-        self.storage = StorageEmulator(log_dir=log)
+        self.storage = StorageEmulator(log_dir=log, notifications=Notifications(
+            self.pubsub.host, self.notifications_topic, bucket=export_bucket))
         self.datalabeling = DataLabelingServer(self.storage.endpoint, project,
                                                operation_delay=operation_delay, log_dir=log)
         self.vertex = VertexAIServer(self.storage.endpoint, project,
@@ -148,6 +157,10 @@ class LocalPipeline:
                                                log_dir=log)
         self.split_function = FunctionsServer("split_export", MAIN, self.function_env,
                                               log_dir=log)
+        self.eventarc = EventarcStandIn(self.pubsub.host, self.notifications_topic,
+                                        self.eventarc_subscription, self.storage.endpoint,
+                                        targets={export_bucket: f"{self.split_function.url}/"},
+                                        log_dir=log)
         self._results: list[PulledMessage] = []
         self._results_lock = threading.Lock()
         self._stack: ExitStack | None = None
@@ -158,14 +171,15 @@ class LocalPipeline:
 
     @property
     def processes(self) -> list[ManagedProcess]:
-        return [self.pubsub.process, self.storage.process, self.datalabeling.process,
-                self.vertex.process,
-                self.export_function.process, self.split_function.process]
+        return [self.pubsub.process, *self.storage.processes, self.eventarc.process,
+                self.datalabeling.process, self.vertex.process, self.export_function.process,
+                self.split_function.process]
 
     @property
     def ports(self) -> list[int]:
-        return [self.pubsub.port, self.storage.port, self.datalabeling.port, self.vertex.port,
-                self.export_function.port, self.split_function.port]
+        return [self.pubsub.port, *self.storage.ports, self.eventarc.port,
+                self.datalabeling.port, self.vertex.port, self.export_function.port,
+                self.split_function.port]
 
     @property
     def log_files(self) -> dict[str, Path]:
@@ -180,11 +194,11 @@ class LocalPipeline:
         self._stack = stack
         try:
             # Started from this thread: a child dies with the thread that started it.
-            for part in (self.pubsub, self.storage, self.datalabeling, self.vertex,
-                         self.export_function,
-                         self.split_function):
+            for part in (self.pubsub, self.storage, self.eventarc, self.datalabeling,
+                         self.vertex, self.export_function, self.split_function):
                 stack.callback(part.stop)
-                part.process.start()
+            for process in self.processes:
+                process.start()
             self._wait_ready()
             self._wire()
         except BaseException:
@@ -225,7 +239,10 @@ class LocalPipeline:
             (self.pubsub.process, self.pubsub.port,
              lambda: self.pubsub.publisher().list_topics(project=f"projects/{self.project}",
                                                          timeout=2) is not None),
-            (self.storage.process, self.storage.port, answers(f"{self.storage.endpoint}/")),
+            (self.storage.server, self.storage.server_port, None),
+            (self.storage.proxy, self.storage.port, self.storage.answers),
+            # Its subscription exists once it pulls: no notification is missed after this.
+            (self.eventarc.process, self.eventarc.port, self.eventarc.is_pulling),
             (self.datalabeling.process, self.datalabeling.port,
              answers(f"{self.datalabeling.endpoint}/_devstack/healthz")),
             (self.vertex.process, self.vertex.port,
@@ -237,13 +254,13 @@ class LocalPipeline:
         ]
         for process, port, predicate in checks:
             process.wait_for_port(port, STARTUP_TIMEOUT)
-            process.wait_until(predicate, STARTUP_TIMEOUT, "answering")
+            if predicate is not None:
+                process.wait_until(predicate, STARTUP_TIMEOUT, "answering")
 
     def _wire(self) -> None:
         pubsub, project = self.pubsub, self.project
         self.storage.create_bucket(self.export_bucket)
         self.storage.create_bucket(self.split_bucket)
-        self.storage.add_notify_target(self.export_bucket, f"{self.split_function.url}/")
         for topic in (COMPLETION_TOPIC, RESULTS_TOPIC, DEAD_LETTER_TOPIC):
             pubsub.create_topic(project, topic)
         # The dead-letter topic keeps only what a subscription holds: create it first.

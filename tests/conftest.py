@@ -60,23 +60,15 @@ def unique_name():
 @pytest.fixture(scope="session")
 def _storage_emulator_session():
     with StorageEmulator() as emulator:
-        _session_processes.add(emulator.process)
+        _session_processes.update(emulator.processes)
         yield emulator
-    _session_processes.discard(emulator.process)
+    _session_processes.difference_update(emulator.processes)
 
 
 @pytest.fixture
 def storage_emulator(_storage_emulator_session):
-    """The session's Storage emulator; notify targets added by the test are removed after it.
-
-    Buckets stay: give them unique names (see `unique_name`).
-    """
-    emulator = _storage_emulator_session
-    before = emulator.notify_targets()
-    yield emulator
-    for bucket, urls in emulator.notify_targets().items():
-        for url in set(urls) - set(before.get(bucket, [])):
-            emulator.remove_notify_target(bucket, url)
+    """The session's Storage emulator. Buckets stay: give them unique names (see `unique_name`)."""
+    return _storage_emulator_session
 
 
 @pytest.fixture(scope="session")

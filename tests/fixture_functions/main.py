@@ -2,11 +2,13 @@
 
 import json
 import os
+import time
 from collections import Counter
 
 import functions_framework
 
 _failures = Counter()  # event id -> failed deliveries so far (one worker process keeps it)
+_slow = Counter()  # event id -> slow deliveries so far
 
 
 def _log_event(cloud_event, message):
@@ -32,4 +34,16 @@ def fail_first_deliveries(cloud_event):
     if _failures[cloud_event["id"]] < int(os.environ.get("FAILURES_PER_EVENT", "1")):
         _failures[cloud_event["id"]] += 1
         raise RuntimeError(f"failing delivery {_failures[cloud_event['id']]} on purpose")
+    _log_event(cloud_event, "event received")
+
+
+@functions_framework.cloud_event
+def slow_event(cloud_event):
+    """Take SLOW_SECONDS before succeeding, for the first SLOW_DELIVERIES deliveries of each
+    event id (every one when unset); log each delivery as it starts and as it ends."""
+    _log_event(cloud_event, "delivery started")
+    slow_deliveries = os.environ.get("SLOW_DELIVERIES")
+    if slow_deliveries is None or _slow[cloud_event["id"]] < int(slow_deliveries):
+        _slow[cloud_event["id"]] += 1
+        time.sleep(float(os.environ.get("SLOW_SECONDS", "1")))
     _log_event(cloud_event, "event received")
