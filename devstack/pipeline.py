@@ -15,9 +15,10 @@ What runs (each a managed process logging to a file in `log_dir`):
   and SPLIT_BUCKET; it publishes EXPORT_BUCKET's finalize notifications to the topic
   labelexport-exports-notifications, and the Eventarc stand-in, pulling them from its own
   subscription, delivers them to split_export as CloudEvents.
-- The local Data Labeling server (the v1beta1 surface, writing exports into the emulator).
+- The local Data Labeling and Vertex AI servers (their REST surfaces, writing exports into the
+  emulator).
 - export_labeled_data and split_export under functions-framework, with the environment of
-  DESIGN.md ("Configuration").
+  the README ("Configuration").
 
 Everything started is stopped by `stop()` or on leaving the `with` block, also on exceptions
 (and, through devstack.processes, at interpreter exit, on SIGTERM or when this process dies).
@@ -138,8 +139,9 @@ class LocalPipeline:
                                                operation_delay=operation_delay, log_dir=log)
         self.vertex = VertexAIServer(self.storage.endpoint, project,
                                      operation_delay=operation_delay, log_dir=log)
-        # The configuration of DESIGN.md, every variable set (defaults unless `settings` says
-        # otherwise), so that nothing in the caller's environment changes what runs.
+        # The configuration (README "Configuration"), every variable set (defaults unless
+        # `settings` says otherwise), so that nothing in the caller's environment changes what
+        # runs.
         self.function_env: dict[str, str] = {
             **{name: value for name, value in ENV_VARS.items() if value is not None},
             "EXPORT_BUCKET": export_bucket,
@@ -290,7 +292,7 @@ class LocalPipeline:
 
     def publish_completion(self, annotated_dataset: str, fmt: str | None = None,
                            request_id: str | None = None, **attributes: str) -> Publication:
-        """Publish a labeling-completion message (DESIGN.md "Contracts") to labeling-complete."""
+        """Publish a labeling-completion message (docs/contracts.md) to labeling-complete."""
         body: dict = {"annotatedDataset": annotated_dataset}
         if fmt is not None:
             body["format"] = fmt

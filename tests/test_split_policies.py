@@ -1,5 +1,5 @@
 """The split policy rules, by example: which split a row goes to, how it is written, and the
-manifest that counts it (DESIGN.md "Split output")."""
+manifest that counts it (docs/contracts.md, "The manifest")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Settings read from the environment: the names of DESIGN.md, in code, Terraform and the stack."""
+"""Settings read from the environment: the same names in code, Terraform and the local stack
+(README "Configuration")."""
 
 from __future__ import annotations
 

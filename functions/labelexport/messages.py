@@ -62,24 +62,33 @@ def _names(names: Iterable[str]) -> str:
     return shown + (f" and {len(listed) - 5:,} more" if len(listed) > 5 else "")
 
 
-def _annotated(value: object, where: str) -> AnnotatedDatasetName:
+def _resource(value: object, where: str, parse, shape: str):
     if not isinstance(value, str):
-        raise BadMessage("missing_field", f"{where} must be a string "
-                         "projects/P/datasets/D/annotatedDatasets/A")
+        raise BadMessage("missing_field", f"{where} must be a string {shape}")
     try:
-        return parse_annotated_dataset_name(value)
+        return parse(value)
     except PermanentError as exc:
         raise BadMessage("bad_resource_name", f"{where}: {exc}") from None
+
+
+def _annotated(value: object, where: str) -> AnnotatedDatasetName:
+    return _resource(value, where, parse_annotated_dataset_name,
+                     "projects/P/datasets/D/annotatedDatasets/A")
 
 
 def _vertex_dataset(value: object, where: str) -> VertexDatasetName:
-    if not isinstance(value, str):
-        raise BadMessage("missing_field", f"{where} must be a string "
-                         "projects/P/locations/L/datasets/D")
-    try:
-        return parse_vertex_dataset_name(value)
-    except PermanentError as exc:
-        raise BadMessage("bad_resource_name", f"{where}: {exc}") from None
+    return _resource(value, where, parse_vertex_dataset_name, "projects/P/locations/L/datasets/D")
+
+
+def _known_fields(fields: dict, allowed: set[str], where: str, expected: str) -> None:
+    unknown = set(fields) - allowed
+    steering = sorted(k for k in unknown if any(w in k.lower() for w in _DESTINATION_WORDS))
+    if steering:
+        raise BadMessage("destination_not_allowed", f"{where} may not choose where the export "
+                         f"goes ({_names(steering)}): it always lands in EXPORT_BUCKET")
+    if unknown:
+        raise BadMessage("unknown_field", f"{where} has unknown field(s) "
+                         f"{_names(unknown)}; {expected} {', '.join(sorted(allowed))}")
 
 
 def _request(fields: dict, where: str) -> ExportRequest:
@@ -89,14 +98,7 @@ def _request(fields: dict, where: str) -> ExportRequest:
                          "Labeling) and a dataset (Vertex AI); name one")
     if named == ["dataset"]:
         return _vertex_request(fields, where)
-    unknown = set(fields) - _FIELDS
-    steering = sorted(k for k in unknown if any(w in k.lower() for w in _DESTINATION_WORDS))
-    if steering:
-        raise BadMessage("destination_not_allowed", f"{where} may not choose where the export "
-                         f"goes ({_names(steering)}): it always lands in EXPORT_BUCKET")
-    if unknown:
-        raise BadMessage("unknown_field", f"{where} has unknown field(s) "
-                         f"{_names(unknown)}; expected {', '.join(sorted(_FIELDS))}")
+    _known_fields(fields, _FIELDS, where, "expected")
     fmt = fields.get("format")
     if fmt not in (None, ""):
         try:
@@ -126,15 +128,7 @@ def _filter(fields: dict, key: str, where: str) -> str:
 
 
 def _vertex_request(fields: dict, where: str) -> ExportRequest:
-    unknown = set(fields) - _VERTEX_FIELDS
-    steering = sorted(k for k in unknown if any(w in k.lower() for w in _DESTINATION_WORDS))
-    if steering:
-        raise BadMessage("destination_not_allowed", f"{where} may not choose where the export "
-                         f"goes ({_names(steering)}): it always lands in EXPORT_BUCKET")
-    if unknown:
-        raise BadMessage("unknown_field", f"{where} has unknown field(s) "
-                         f"{_names(unknown)}; a Vertex AI message has "
-                         f"{', '.join(sorted(_VERTEX_FIELDS))}")
+    _known_fields(fields, _VERTEX_FIELDS, where, "a Vertex AI message has")
     return ExportRequest(None, "jsonl", _filter(fields, "annotationsFilter", where),
                          _request_id(fields, where),
                          dataset=_vertex_dataset(fields["dataset"], f"{where}.dataset"))
