@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from cloudevents_http import post_event
-from labelexport import config, gcs
+from labelexport import config, export_sets, gcs
 from labelexport.errors import LabelExportError
 from labelexport.events import StorageObjectEvent, parse_time
 from labelexport.report import render_report
 from labelexport.results import FAILURE_FIELDS, Results
 from labelexport.split_run import SplitRun
 
+from devstack import vertex_samples
 from devstack.processes import group_members
 from devstack.sample_exports import find_sample, render_export
 
@@ -502,3 +503,48 @@ def test_a_collision_on_a_large_output_names_that_output(stack, monkeypatch):
         gcs.client.cache_clear()
     assert str(raised.value) == (f"gs://{stack.split_bucket}/flowers/flowers-boxes/collide/"
                                  "train.csv was written by someone else meanwhile")
+
+
+def test_a_second_export_in_a_run_folder_never_overwrites_the_first(stack):
+    first = stack.upload("exports/flowers/flowers-boxes/run9/export.csv",
+                         _export("flowers", "flowers-boxes", "csv"))
+    stack.deliver(first)
+    manifest, _ = stack.result()
+    prefix = "flowers/flowers-boxes/run9/"
+    before = stack.split_objects(prefix)
+    second = stack.upload("exports/flowers/flowers-boxes/run9/other.jsonl",
+                          _export("flowers", "flowers-polygons", "jsonl"))
+    stack.deliver(second)
+    report, attributes = stack.result()
+    assert attributes["status"] == "failed"
+    assert report["error"]["reason"] == "split_prefix_taken"
+    assert first["name"] in report["error"]["message"]
+    assert stack.split_objects(prefix) == before  # the first export's outputs, untouched
+    stack.deliver(first)  # the first export's own redelivery still announces its result
+    again, _ = stack.result()
+    assert again == manifest
+
+
+def test_an_export_set_is_split_as_one_export(stack):
+    dataset = vertex_samples.sample_for("image_bounding_box", dirty=True)
+    export = vertex_samples.render_export(dataset)
+    folder = "exports/vertex/us-central1/4000000000000000021/set1/"
+    files = [stack.upload(f"{folder}files/{k}.jsonl", export.text(s).encode())
+             for k, s in enumerate(dataset.annotation_sets)]
+    ignored = stack.deliver(files[0])  # a set's file alone is no export
+    assert ignored.status_code == 200
+    document = export_sets.render(export_sets.ExportSet(
+        run_id="set1", backend="vertex", dataset="projects/p/locations/us-central1/datasets/1",
+        annotation_type="image_bounding_box", format="jsonl",
+        files=tuple(export_sets.SetFile(f"gs://{stack.export_bucket}/{f['name']}",
+                                        int(f["generation"]), int(f["size"])) for f in files)))
+    stack.deliver(stack.upload(f"{folder}export-set.json", document))
+    manifest, attributes = stack.result()
+    assert attributes["runId"] == "set1" and manifest["status"] == "rejected"
+    assert [f["rows"] for f in manifest["source"]["files"]] == [
+        len(export.files[s]) for s in dataset.annotation_sets]
+    rejected = stack.split_objects("vertex/us-central1/4000000000000000021/set1/")[
+        "rejected.jsonl"].decode().splitlines()
+    assert {json.loads(r)["file"] for r in rejected} == {
+        f"gs://{stack.export_bucket}/{f['name']}" for f in files}
+    assert stack.pubsub.pull(stack.results, timeout=1) == []  # one result for the set
