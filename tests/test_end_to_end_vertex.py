@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from labelexport.events import format_time
 from labelexport.run_records import run_id_for
+from labelexport.vertex_ai import VertexAIClient
 
 from devstack import processes, vertex_samples
 from devstack.pipeline import LocalPipeline
@@ -165,3 +168,38 @@ def test_publish_to_result_of_a_10k_line_vertex_export(pipeline, capsys):
         print(f"\n  {manifest['rows']['read']:,}-line Vertex AI export in "
               f"{len(manifest['source']['files'])} files: {took:.2f} s from publish to result",
               flush=True)
+
+
+def test_a_delivery_that_died_while_following_is_resumed_to_one_result(pipeline):
+    """A delivery that died after recording the export's operation (the record `exporting`),
+    then the message delivered again, twice: the operation is followed to its end, one export
+    set, one result, one export call."""
+    dataset = vertex_samples.sample_for("text_extraction")
+    name = pipeline.vertex.dataset_name(dataset)
+    request_id = "vertex-crashed-while-following"
+    run_id = run_id_for(name, request_id)
+    prefix = f"gs://{pipeline.export_bucket}/exports/vertex/us-central1/{dataset.dataset_id}/" \
+             f"{run_id}/"
+    pipeline.wait_until_settled()
+    operation = VertexAIClient(pipeline.vertex.endpoint).export_data(name, prefix + "files/")
+    now = format_time(datetime.now(UTC))
+    record = {"runId": run_id, "state": "exporting", "backend": "vertex", "dataset": name,
+              "displayName": dataset.display_name, "media": "text", "format": "jsonl",
+              "annotationsFilter": "", "exportPrefix": prefix,
+              "outputUriPrefix": prefix + "files/", "multiFile": True,
+              "requestId": request_id, "messageId": "m-died", "operation": operation["name"],
+              "createTime": now, "updateTime": now}
+    pipeline.storage.client(pipeline.project).bucket(pipeline.split_bucket).blob(
+        f"runs/{run_id}.json").upload_from_string(json.dumps(record))
+    for _ in range(2):
+        pipeline.publish_vertex_completion(name, request_id=request_id)
+    manifest, attributes = pipeline.wait_for_result(run_id)
+    assert manifest["status"] == "ok" and attributes["dataset"] == name
+    pipeline.wait_until_settled()
+    assert pipeline.wait_for_run(run_id)["state"] == "done"
+    calls = [c for c in pipeline.vertex.calls("exportData") if run_id in json.dumps(c["body"])]
+    assert len(calls) == 1  # the one made before the "crash"
+    sets = [n for n in pipeline.export_objects() if n.endswith(f"/{run_id}/export-set.json")]
+    assert len(sets) == 1
+    with pytest.raises(TimeoutError):
+        pipeline.wait_for_result(run_id, timeout=3)
