@@ -7,7 +7,7 @@ by line, to name the bad lines. A UTF-8 byte-order mark at the start is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -37,11 +37,14 @@ class BadLine:
     raw: str
 
 
-def _decode_lines(data: bytes, first_line: int, max_line_bytes: int) -> Iterator[Block | BadLine]:
-    """Judge `data` (whole lines, the last one without its LF) line by line."""
+def _decode_lines(data: bytes, first_line: int,
+                  max_line_bytes: int) -> Generator[Block | BadLine, None, int]:
+    """Judge `data` (whole lines, the last one without its LF) line by line; returns how many
+    lines it held."""
     good: list[str] = []
     start = first_line
-    for offset, raw in enumerate(data.split(b"\n")):
+    raws = data.split(b"\n")
+    for offset, raw in enumerate(raws):
         number = first_line + offset
         bad = None
         if len(raw) > max_line_bytes:
@@ -61,17 +64,22 @@ def _decode_lines(data: bytes, first_line: int, max_line_bytes: int) -> Iterator
             start = number + 1
     if good:
         yield Block(start, good)
+    return len(raws)
 
 
-def _lines_of(body: bytes, first_line: int, max_line_bytes: int) -> Iterator[Block | BadLine]:
-    """Whole lines: decoded in one go, unless some may be too long or are not UTF-8."""
+def _lines_of(body: bytes, first_line: int,
+              max_line_bytes: int) -> Generator[Block | BadLine, None, int]:
+    """Whole lines: decoded in one go, unless some may be too long or are not UTF-8; returns
+    how many lines `body` held."""
     if len(body) <= max_line_bytes:
         try:
-            yield Block(first_line, body.decode("utf-8").split("\n"))
-            return
+            lines = body.decode("utf-8").split("\n")
         except UnicodeDecodeError:
             pass
-    yield from _decode_lines(body, first_line, max_line_bytes)
+        else:
+            yield Block(first_line, lines)
+            return len(lines)
+    return (yield from _decode_lines(body, first_line, max_line_bytes))
 
 
 def _first_bytes(stream: BinaryIO, block_bytes: int) -> bytes:
@@ -136,8 +144,7 @@ def read_lines(
         body = b"".join(carry) if len(carry) > 1 else carry[0]
         carry = [chunk[end + 1:]]
         carry_len = len(chunk) - end - 1
-        yield from _lines_of(body, next_line, max_line_bytes)
-        next_line += body.count(b"\n") + 1
+        next_line += yield from _lines_of(body, next_line, max_line_bytes)
         chunk = b""
     if skipping_from:
         yield _too_long(skipping_from, skipped_head, max_line_bytes)

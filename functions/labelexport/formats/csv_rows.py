@@ -59,7 +59,10 @@ def csv_decoder(check: CsvCheck) -> RowDecoder:
         quoted = '"' in record
         fields = split_fields(record) if quoted else record.split(",")
         first = fields[0]
-        use = exact_ml_use[first] if first in exact_ml_use else parse_ml_use(first)
+        try:
+            use = exact_ml_use[first]
+        except KeyError:
+            use = parse_ml_use(first)
         uri_at = 1
         if use is None:
             if "://" not in first:
@@ -76,6 +79,8 @@ def csv_decoder(check: CsvCheck) -> RowDecoder:
             if uri[:5] != "gs://" or uri.find("/", 5) <= 5:
                 _check_uri(uri, uri_at + 1)
             checked_uri = uri
+        else:
+            uri = checked_uri  # the same object: the row loop's comparison is then immediate
         if use != unassigned:
             return uri, use, labels, None
         if not uri_at:
