@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from labelexport.manifest import REPORT_NAME
 from labelexport.outputs import Outputs
 from labelexport.split_warnings import describe
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "report.html.j2"
 TOP_LABELS = 25  # label rows drawn; the rest are summed in one "others" row
@@ -142,6 +144,8 @@ def _file_name(uri: str) -> str:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
+    import jinja2  # when a report is first written: off `labelexport validate`'s start
+
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                                      trim_blocks=True, lstrip_blocks=True,
                                      keep_trailing_newline=True)
