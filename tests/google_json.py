@@ -59,3 +59,15 @@ def parse_error_answer(answer) -> status_pb2.Status:
     content = json.loads(answer.data)["error"]
     status = {k: v for k, v in content.items() if k != "status"}
     return parse(json.dumps(status), status_pb2.Status)
+
+
+def assert_error_envelope(api, method: str, path: str, body: object, code: int) -> None:
+    """Call a stand-in through its Flask test client (`body`: JSON, or text sent as it is) and
+    check that it answers `code` with Google's error envelope carrying the same code."""
+    if isinstance(body, str):
+        answer = api.open(path, method=method, data=body)
+    else:
+        answer = api.open(path, method=method, json=body)
+    assert answer.status_code == code
+    status = parse_error_answer(answer)
+    assert status.code == code and status.message

@@ -14,7 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
-from google_json import parse, parse_error_answer
+from google_json import assert_error_envelope, parse, parse_error_answer
 from test_datalabeling_server import MemoryWriter
 from test_vertex_server import INVALID, export_body
 
@@ -125,14 +125,7 @@ ERROR_ANSWERS = {
 
 @pytest.mark.parametrize("case", ERROR_ANSWERS)
 def test_error_answers_parse_as_googles_error_envelope(api, case):
-    method, path, body, code = ERROR_ANSWERS[case]
-    if isinstance(body, str):
-        answer = api.open(path, method=method, data=body)
-    else:
-        answer = api.open(path, method=method, json=body)
-    assert answer.status_code == code
-    status = parse_error_answer(answer)
-    assert status.code == code and status.message
+    assert_error_envelope(api, *ERROR_ANSWERS[case])
 
 
 @pytest.mark.parametrize("code", [429, 500, 503, 504])
