@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 import requests
 
 from labelexport import google_rest
+from labelexport.config import DEFAULT_VERTEX_ENDPOINT
 from labelexport.errors import ConfigError, PermanentError
 from labelexport.resource_names import parse_vertex_dataset_name, parse_vertex_operation_name
 
-DEFAULT_ENDPOINT = "https://{location}-aiplatform.googleapis.com"
+DEFAULT_ENDPOINT = DEFAULT_VERTEX_ENDPOINT  # VERTEX_ENDPOINT's default, defined with the settings
 API_VERSION = "v1"
 _TYPES = "type.googleapis.com/google.cloud.aiplatform.v1."
 EXPORT_METADATA_TYPE = _TYPES + "ExportDataOperationMetadata"
