@@ -8,6 +8,7 @@ of each split together.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import length_hint
 
 from labelexport.formats import RowDecoder
 from labelexport.line_reader import BadLine, Block
@@ -30,9 +31,8 @@ def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: R
         if block.__class__ is BadLine:
             reject(block.line, block.reason, block.detail, block.raw)
             continue
-        line_no = block.first_line - 1
-        for line in block.lines:
-            line_no += 1
+        lines = iter(block.lines)
+        for line in lines:
             try:
                 item, use, labels, tail = decode(line)
                 if item == last_item and (use == unassigned or use == last_split):
@@ -42,6 +42,8 @@ def split_lines(blocks: Iterable[Block | BadLine], decoder: RowDecoder, sinks: R
                     last_item = item
             except RowError as error:
                 if line.strip():  # a blank line is no row: skipped here, off the hot path
+                    # the line's number, from how many lines are left: no count on the hot path
+                    line_no = block.first_line + len(block.lines) - 1 - length_hint(lines)
                     reject(line_no, error.reason, error.detail, line.removesuffix("\r"))
                 continue
             if tail is not None and split != unassigned:  # the policy assigned it: say so

@@ -112,8 +112,8 @@ def bounding_box(fields: list[str], start: int) -> list[str]:
     # The common row (label, two corners, optional corners empty) is accepted here in one go;
     # anything else takes the slow path, which names what is wrong.
     if len(fields) == start + 9:
-        if start == 1:  # unpacked in place: no copy of the row's fields
-            _, label, x1, y1, tr_x, tr_y, x3, y3, bl_x, bl_y = fields
+        if start == 2:  # after the ML use and the URI: unpacked in place, no copy
+            _, _, label, x1, y1, tr_x, tr_y, x3, y3, bl_x, bl_y = fields
         else:
             label, x1, y1, tr_x, tr_y, x3, y3, bl_x, bl_y = fields[start:]
         if label and not (tr_x or tr_y or bl_x or bl_y):
