@@ -150,6 +150,7 @@ class LocalPipeline:
             "DATALABELING_ENDPOINT": self.datalabeling.endpoint,
             "VERTEX_ENDPOINT": self.vertex.endpoint,
             "OPERATION_WAIT_SECONDS": f"{operation_wait_seconds:g}",
+            "SPLIT_MEMORY_MIB": "1024",  # what Terraform gives split_export by default
             "GOOGLE_CLOUD_PROJECT": project,
             **self.storage.env(),
             **self.pubsub.env(),

@@ -51,5 +51,7 @@ locals {
     MIN_ITEMS_PER_LABEL    = tostring(var.min_items_per_label)
     EVENT_MAX_AGE_SECONDS  = tostring(var.event_max_age_seconds)
     OPERATION_WAIT_SECONDS = tostring(var.operation_wait_seconds)
+    # split_export refuses an export with more distinct items than this memory holds
+    SPLIT_MEMORY_MIB = tostring(var.split_function.memory_mb)
   }
 }

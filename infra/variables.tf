@@ -124,7 +124,7 @@ variable "export_function" {
 }
 
 variable "split_function" {
-  description = "Sizing of split_export (object finalized in the export bucket). It streams, so memory does not grow with the export."
+  description = "Sizing of split_export (object finalized in the export bucket). It streams, so memory grows with the distinct data items of an export, not its rows; memory_mb is also its SPLIT_MEMORY_MIB, the ceiling it refuses larger exports by (README \"Where the limits are\")."
   type = object({
     memory_mb       = optional(number, 1024)
     timeout_seconds = optional(number, 540)

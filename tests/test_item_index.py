@@ -1,12 +1,15 @@
-"""ItemIndex: which split each data item went to, 8 bytes an item, through any growth."""
+"""ItemIndex: which split each data item went to, in at most 22 bytes an item, through any
+growth, and a clear refusal past its limit."""
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import pytest
 from labelexport.config import SplitPolicy
-from labelexport.item_index import ItemIndex, item_digest
+from labelexport.errors import TooManyItems
+from labelexport.item_index import MAX_BYTES_PER_ITEM, ItemIndex, item_digest, items_within
 from labelexport.rejects import RowError
 from labelexport.router import Router
 
@@ -40,10 +43,10 @@ def test_digest_is_stable_and_tells_items_apart():
     assert 0 <= item_digest("x") < 1 << 128
 
 
-@pytest.mark.parametrize(("expected", "count"), [(1, 100_000), (1 << 17, 70_000)])
-def test_growth_keeps_every_item_and_its_split(expected, count):
+@pytest.mark.parametrize("count", [1, 48_000, 300_000])  # none, some, all segments grown
+def test_growth_keeps_every_item_and_its_split(count):
     rng = random.Random(7)
-    index = ItemIndex(expected)
+    index = ItemIndex()
     splits = {}
     for k in range(count):
         digest = item_digest(f"gs://bucket/{k}.jpg")
@@ -56,6 +59,48 @@ def test_growth_keeps_every_item_and_its_split(expected, count):
     assert len(index) == count  # lookups added nothing
     assert index.items == [sum(1 for s in splits.values() if s == i) for i in range(4)]
     assert sum(index.items) == count
+
+
+@pytest.mark.parametrize("count", [100_000, 400_000, 1_000_000])
+def test_the_table_stays_within_its_bytes_per_item(count):
+    index = ItemIndex()
+    rng = random.Random(count).getrandbits
+    for _ in range(count):
+        index.setdefault(rng(128), 0)
+    assert index.table_bytes <= MAX_BYTES_PER_ITEM * count  # so items_within's bound holds
+    assert items_within(MAX_BYTES_PER_ITEM * count) == count
+
+
+def test_items_that_share_their_home_slot_are_all_kept():
+    index = ItemIndex()
+    home = 0b101 << 3  # same segment (top bits 0) and slot: only the bits above tell them apart
+    digests = [home | (k << 20) for k in range(40)]
+    for k, digest in enumerate(digests):
+        assert index.setdefault(digest, k % 4) == k % 4
+    assert [index.setdefault(digest, 0) for digest in digests] == [k % 4 for k in range(40)]
+    assert len(index) == 40
+
+
+def test_one_item_over_the_limit_is_refused_and_nothing_is_recorded():
+    index = ItemIndex(max_items=3)
+    for k in range(3):
+        index.setdefault(item_digest(f"i{k}"), TRAIN)
+    assert index.setdefault(item_digest("i0"), TEST) == TRAIN  # a known item still answers
+    with pytest.raises(TooManyItems, match="more than 3 distinct data items") as refused:
+        index.setdefault(item_digest("i3"), TRAIN)
+    assert refused.value.reason == "too_many_items" and refused.value.limit == 3
+    assert len(index) == 3 and index.items == [3, 0, 0, 0]
+
+
+def test_an_index_crosses_processes_by_pickle():
+    index = ItemIndex()
+    for k in range(70_000):
+        index.setdefault(item_digest(f"i{k}"), k % 3)
+    copy = pickle.loads(pickle.dumps(index))
+    assert len(copy) == 70_000 and copy.items == index.items
+    assert index.shared_with(copy) == index.items[:3] + [0]
+    assert copy.setdefault(item_digest("i4"), TEST) == VALIDATION
+    assert copy.setdefault(item_digest("new"), TEST) == TEST and len(index) == 70_000
 
 
 def test_items_per_split_count_distinct_items_only():
@@ -74,3 +119,10 @@ def test_router_shares_the_index_counts_and_rejects_conflicts():
     with pytest.raises(RowError, match="ml_use_conflict"):
         router.place("gs://b/a.png", TEST)
     assert router.items == [1, 0, 0, 1]
+
+
+def test_the_router_passes_its_limit_to_the_index():
+    router = Router(SplitPolicy("keep"), max_items=1)
+    router.place("gs://b/a.png", TRAIN)
+    with pytest.raises(TooManyItems):
+        router.place("gs://b/b.png", TRAIN)

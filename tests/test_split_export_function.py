@@ -15,7 +15,7 @@ from labelexport.errors import LabelExportError
 from labelexport.events import StorageObjectEvent, parse_time
 from labelexport.report import render_report
 from labelexport.results import FAILURE_FIELDS, Results
-from labelexport.split_run import SplitRun
+from labelexport.split_run import SplitRun, item_limit
 
 from devstack import vertex_samples
 from devstack.processes import group_members
@@ -345,6 +345,51 @@ def test_200_mb_export_streams_with_flat_memory(stack, capsys):
     # most 48 bytes per distinct item, ~660,000 here), the report's template: about 85 MB,
     # whatever the export's size; an export held in memory would add its 207 MB and more.
     assert peak_mb - warm_mb < 0.5 * size_mb, "memory must not grow with the export"
+
+
+def _one_row_items(count: int) -> bytes:
+    return "".join(f"UNASSIGNED,gs://bucket/images/img_{k:07d}.jpg,cat,0.1,0.2,,,0.5,0.6,,\n"
+                   for k in range(count)).encode()
+
+
+def test_an_export_past_the_memory_ceiling_fails_clearly_and_one_within_it_splits(
+        storage_emulator, pubsub_emulator, functions_server, unique_name):
+    memory_mib = config.SPLIT_FIXED_MIB + 1  # room for a few tens of thousands of items
+    limit = item_limit(memory_mib)
+    stack = SplitStack(storage_emulator, pubsub_emulator, functions_server, unique_name,
+                       SPLIT_MEMORY_MIB=str(memory_mib))
+    over = stack.upload("exports/big/items/over/export.csv", _one_row_items(limit + 1))
+    stack.deliver(over)  # acknowledged: a permanent failure is not retried
+
+    failed, attributes = stack.result()
+    assert failed["status"] == attributes["status"] == "failed"
+    assert failed["error"]["reason"] == "too_many_items"
+    message = failed["error"]["message"]
+    source = f"gs://{stack.export_bucket}/exports/big/items/over/export.csv"
+    for part in (f"more than {limit:,} distinct data items", f"SPLIT_MEMORY_MIB={memory_mib}",
+                 "split_function.memory_mb", f"labelexport split {source}"):
+        assert part in message, message
+    assert set(stack.split_objects("big/items/over/")) == {"manifest.json"}  # nothing partial
+
+    within = stack.upload("exports/big/items/within/export.csv", _one_row_items(limit))
+    stack.deliver(within)
+    manifest, _ = stack.result()
+    assert manifest["status"] == "ok" and manifest["rows"]["written"] == limit
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("lots", "whole number of MiB"),
+    ("-1", "0 \\(no limit\\) or over"),
+    (str(config.SPLIT_FIXED_MIB), "needs besides its item index"),
+])
+def test_a_memory_setting_without_room_for_items_is_refused(value, error):
+    with pytest.raises(LabelExportError, match=error):
+        config.parse_memory_mib(value)
+
+
+def test_memory_setting_unset_or_0_means_no_item_limit():
+    assert config.parse_memory_mib("0") == 0 and item_limit(0) is None
+    assert item_limit(1024) > 40_000_000  # the default function: tens of millions of items
 
 
 def test_settings_errors_are_loud(monkeypatch):

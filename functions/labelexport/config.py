@@ -27,7 +27,12 @@ ENV_VARS: dict[str, str | None] = {
     "MIN_ITEMS_PER_LABEL": "1",
     "EVENT_MAX_AGE_SECONDS": "3600",
     "OPERATION_WAIT_SECONDS": "300",
+    "SPLIT_MEMORY_MIB": "0",
 }
+
+# split_export's memory besides its item index, measured by bench/memory_ceiling.py with room
+# to spare (README "Where the limits are"): the runtime, the clients, the upload buffers.
+SPLIT_FIXED_MIB = 160
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Settings:
     policy: SplitPolicy
     event_max_age_seconds: float
     operation_wait_seconds: float
+    split_memory_mib: int = 0  # the memory split_export runs in; 0: unknown, no item limit
 
 
 def parse_unassigned(value: str) -> str:
@@ -109,6 +115,19 @@ def _seconds(name: str, value: str) -> float:
     return seconds
 
 
+def parse_memory_mib(value: str) -> int:
+    """SPLIT_MEMORY_MIB: the function's memory in MiB (Terraform sets it), or 0."""
+    try:
+        mib = int(value)
+    except ValueError:
+        raise ConfigError(f"SPLIT_MEMORY_MIB must be a whole number of MiB, not {value!r}") \
+            from None
+    if mib < 0 or 0 < mib <= SPLIT_FIXED_MIB:
+        raise ConfigError(f"SPLIT_MEMORY_MIB must be 0 (no limit) or over the {SPLIT_FIXED_MIB} "
+                          f"MiB split_export needs besides its item index, not {value!r}")
+    return mib
+
+
 def vertex_endpoint(value: str) -> str:
     """VERTEX_ENDPOINT: an http(s) base URL, `{location}` at most in its host name."""
     from labelexport.vertex_ai import check_endpoint_template
@@ -146,4 +165,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         event_max_age_seconds=_seconds("EVENT_MAX_AGE_SECONDS", get("EVENT_MAX_AGE_SECONDS")),
         operation_wait_seconds=_seconds("OPERATION_WAIT_SECONDS", get("OPERATION_WAIT_SECONDS")),
+        split_memory_mib=parse_memory_mib(get("SPLIT_MEMORY_MIB")),
     )

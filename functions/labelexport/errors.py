@@ -12,6 +12,18 @@ class ConfigError(LabelExportError):
 class SourceError(LabelExportError):
     """The source cannot be read as an export at all (empty, wrong format, unreadable)."""
 
+    reason = "unreadable_export"  # the failed result's reason
+
+
+class TooManyItems(SourceError):
+    """The export holds more distinct data items than the memory given to the split holds."""
+
+    reason = "too_many_items"
+
+    def __init__(self, limit: int):
+        super().__init__(f"the export holds more than {limit:,} distinct data items")
+        self.limit = limit
+
 
 class PermanentError(LabelExportError):
     """A request that will never succeed as sent: report it and acknowledge."""

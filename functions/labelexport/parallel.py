@@ -80,7 +80,7 @@ def _split_half(half: _Half, settled: Settled, job: SplitJob) -> tuple:
     try:
         blocks = read_lines(stream, on_bytes=count, first_line=half.first_line)
         outputs = LocalFolder(half.folder) if half.folder else Discard()
-        router, _ = split_rows([(None, blocks)], settled, job.policy, outputs)
+        router, _ = split_rows([(None, blocks)], settled, job, outputs)
     finally:
         stream.close()
     return router.counts(), router.index

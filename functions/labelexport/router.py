@@ -47,9 +47,9 @@ class Counts:
 
 
 class Router:
-    def __init__(self, policy: SplitPolicy):
+    def __init__(self, policy: SplitPolicy, max_items: int | None = None):
         self._assigner = HashAssigner(policy.ratios) if policy.unassigned == "assign" else None
-        self._index = ItemIndex()
+        self._index = ItemIndex(max_items)
         self.rows = [0, 0, 0, 0]
         self.items = self._index.items
         self.labels: list[Counter[str]] = [Counter(), Counter(), Counter(), Counter()]

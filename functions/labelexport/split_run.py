@@ -12,11 +12,12 @@ from datetime import datetime
 from functools import partial
 
 from labelexport import export_sets, formats, gcs, logs
-from labelexport.config import Settings
-from labelexport.errors import SourceError
+from labelexport.config import SPLIT_FIXED_MIB, Settings
+from labelexport.errors import SourceError, TooManyItems
 from labelexport.events import StorageObjectEvent, format_time
 from labelexport.export_decision import DONE
 from labelexport.export_paths import ExportObject, parse_export_object
+from labelexport.item_index import items_within
 from labelexport.manifest import MANIFEST_NAME, render, source_time
 from labelexport.results import Results, ResultSubject
 from labelexport.run_records import RunRecords, StoredRun, records_bucket
@@ -34,6 +35,11 @@ Clock = Callable[[], datetime]
 def _pinned(uri: str, generation: int):
     with gcs.storage_errors(uri), gcs.open_object(uri, generation=generation) as (stream, _):
         yield stream
+
+
+def item_limit(memory_mib: int) -> int | None:
+    """How many distinct data items a split holds in `memory_mib` (None: no limit known)."""
+    return items_within((memory_mib - SPLIT_FIXED_MIB) << 20) if memory_mib else None
 
 
 def _source_uri(manifest: dict) -> str:
@@ -150,7 +156,8 @@ class SplitRun:
                                 expected_generations=expected)
         job = SplitJob(source_uri=event.uri, policy=settings.policy,
                        source_generation=str(event.generation), format=export.format,
-                       annotation_type=annotation_type, annotation_type_source=type_source)
+                       annotation_type=annotation_type, annotation_type_source=type_source,
+                       max_items=item_limit(settings.split_memory_mib))
         logs.info("splitting export", annotatedDataset=self.subject.annotated_dataset or None,
                   dataset=self.subject.dataset or None,
                   annotationType=annotation_type or "(inferred)", **self.log_fields)
@@ -170,7 +177,12 @@ class SplitRun:
                       **self.log_fields)
             return Action.SKIP_SUPERSEDED.value, None
         except SourceError as exc:
-            manifest = self.results.report("unreadable_export", str(exc), self.subject,
+            message = str(exc)
+            if isinstance(exc, TooManyItems):
+                message += (f", the most SPLIT_MEMORY_MIB={settings.split_memory_mib} holds; give "
+                            "split_export more memory (Terraform: split_function.memory_mb) or "
+                            f"split it on a bigger machine: labelexport split {event.uri}")
+            manifest = self.results.report(exc.reason, message, self.subject,
                                            eventId=event.event_id)
             outputs.write_manifest(MANIFEST_NAME, render(manifest))
             logs.error(f"export cannot be split: {exc}", **self.log_fields)

@@ -44,6 +44,7 @@ class SplitJob:
     annotation_type: str | None = None  # None: inferred
     annotation_type_source: str = "option"  # where a given annotation_type came from
     source_time: str | None = None  # when the export was written (RFC 3339)
+    max_items: int | None = None  # more distinct items fail with TooManyItems; None: no limit
 
 
 def sample_rows(blocks: Iterator[Block | BadLine]) -> tuple[list[Block | BadLine], list[str]]:
@@ -97,16 +98,16 @@ def output_files(policy: SplitPolicy, fmt: str) -> dict[str, str]:
 
 
 def split_rows(parts: Iterable[tuple[str | None, Iterable[Block | BadLine]]], settled: Settled,
-               policy: SplitPolicy, outputs: Outputs) -> tuple[Router, list[int]]:
+               job: SplitJob, outputs: Outputs) -> tuple[Router, list[int]]:
     """Run the row loop over each part (file URI or None, its blocks) into the split files and
     rejected.jsonl, committed only on success; the router and the rows read from each part.
     The parts are one export: an item keeps its split across them."""
-    files = output_files(policy, settled.format)
+    files = output_files(job.policy, settled.format)
     streams: dict[str, TextIO] = {}
     try:
         for key, filename in files.items():
             streams[key] = outputs.open(filename)
-        router = Router(policy)
+        router = Router(job.policy, job.max_items)
         sinks = RowSinks(
             writes=[streams[s].write if s in streams else None for s in SPLITS],
             rejected=streams[REJECTED_NAME],
@@ -150,8 +151,7 @@ def split_export(stream: BinaryIO, job: SplitJob, outputs: Outputs,
     blocks = read_lines(stream, on_bytes=on_bytes)
     ahead, sample = sample_rows(blocks)
     settled = settle(job, ahead, sample)
-    router, _ = split_rows([(None, itertools.chain(ahead, blocks))], settled, job.policy,
-                           outputs)
+    router, _ = split_rows([(None, itertools.chain(ahead, blocks))], settled, job, outputs)
     return finish(job, settled, router.counts(), outputs)
 
 
@@ -186,7 +186,7 @@ def split_files(files: list[SourceFile], job: SplitJob, outputs: Outputs,
 
         each_file = parts()
         opened.callback(each_file.close)  # a file left open by a failure is closed too
-        router, rows = split_rows(each_file, settled, job.policy, outputs)
+        router, rows = split_rows(each_file, settled, job, outputs)
     listed = tuple({"uri": f.uri, "generation": f.generation, "rows": n}
                    for f, n in zip(files, rows, strict=True))
     return finish(job, settled, router.counts(), outputs, listed, partial_failures)
