@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,56 @@ def test_line_numbers_and_bom_across_the_cut(tmp_path, monkeypatch, bom):
     assert b'"line": 251' in two_cores["rejected.jsonl"]
     first = json.loads(two_cores["manifest.json"])["rejected"]["first"]
     assert [row["line"] for row in first] == [11, 251]  # the halves' first rejects, in order
+
+
+def test_the_workers_come_from_a_fork_server_unless_this_process_has_one_thread():
+    assert parallel._pool_context(1).get_start_method() == "fork"
+    for threads in (2, 9, None):  # None: the count is unknown (no /proc)
+        assert parallel._pool_context(threads).get_start_method() == "forkserver"
+
+
+def test_with_other_threads_alive_the_fork_server_splits_the_same_bytes(tmp_path, monkeypatch):
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait)
+    waiter.start()
+    chosen = []
+    real = parallel._pool_context
+    monkeypatch.setattr(parallel, "_pool_context",
+                        lambda threads: chosen.append(real(threads)) or chosen[-1])
+    try:
+        serial, two_cores, _ = _both(tmp_path, _export(3, 300, 40, True, True), SplitPolicy(),
+                                     monkeypatch, joined=True)
+    finally:
+        stop.set()
+        waiter.join()
+    assert two_cores == serial
+    assert [c.get_start_method() for c in chosen] == ["forkserver"]
+
+
+_FORKED_HERE = """
+import sys
+from labelexport import parallel
+from labelexport.config import SplitPolicy
+from labelexport.splitter import SplitJob
+parallel.MIN_PARALLEL_BYTES = 1
+real, chosen = parallel._pool_context, []
+parallel._pool_context = lambda threads: chosen.append(real(threads)) or chosen[-1]
+job = SplitJob(source_uri=sys.argv[1], policy=SplitPolicy(),
+               annotation_type="IMAGE_BOUNDING_BOX_ANNOTATION")
+parallel.split_local_export(sys.argv[1], job, sys.argv[2])
+print(*[c.get_start_method() for c in chosen])
+"""
+
+
+def test_a_process_of_one_thread_forks_its_workers_and_splits_the_same_bytes(tmp_path):
+    # In a fresh interpreter: the test runner may hold threads of client libraries by now.
+    source = tmp_path / "export.csv"
+    source.write_bytes(_export(5, 300, 40, True, True))
+    job = SplitJob(source_uri=str(source), policy=SplitPolicy(), annotation_type=BB)
+    with open(source, "rb") as stream:
+        split_export(stream, job, LocalFolder(tmp_path / "serial"))
+    run = subprocess.run([sys.executable, "-c", _FORKED_HERE, str(source),
+                          str(tmp_path / "parallel")],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.split() == ["fork"]
+    assert _files(tmp_path / "parallel") == _files(tmp_path / "serial")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from labelexport import report
 from labelexport.line_reader import read_lines
 from labelexport.outputs import Discard, LocalFolder, Outputs
 from labelexport.router import Counts
@@ -117,6 +118,26 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _thread_count() -> int | None:
+    """The threads of this process, C-level ones included; None where that cannot be known."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def _pool_context(threads: int | None) -> multiprocessing.context.BaseContext:
+    """Where the workers come from. Forking a process that holds other threads (a test runner,
+    a client library) can leave a child waiting forever on a lock one of them held: then they
+    are forked from a clean one-thread server, which first imports this package again. A
+    process of one thread forks them itself, with everything imported already."""
+    if threads == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["labelexport.parallel"])
+    return context
+
+
 def split_local_export(path: str, job: SplitJob, dest: str | None,
                        on_bytes: Callable[[int], None] | None = None) -> dict:
     """Like splitter.split_export on a local file into a local folder (or, dest None, a
@@ -134,15 +155,12 @@ def split_local_export(path: str, job: SplitJob, dest: str | None,
     parts = [Path(dest) / f".part-{n}" for n in (0, 1)] if dest else [None, None]
     halves = [_Half(path, 0, cut, 1, str(parts[0]) if dest else None),
               _Half(path, cut, size, second_line, str(parts[1]) if dest else None)]
-    # forkserver: workers are forked from a clean one-thread server, never from this process
-    # (forking a process that holds threads, as a test runner or a client library does, can
-    # leave a child waiting forever on a lock it inherited).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["labelexport.parallel"])
+    context = _pool_context(_thread_count())
     progress = context.Value("q", 0)
     try:
         with context.Pool(2, initializer=_share_progress, initargs=(progress,)) as pool:
             pending = pool.starmap_async(_split_half, [(h, settled, job) for h in halves])
+            report.prepare()  # while the halves are split: this process waits otherwise
             shown = 0
             while not pending.ready():
                 pending.wait(0.5)

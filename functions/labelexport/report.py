@@ -142,6 +142,11 @@ def _file_name(uri: str) -> str:
     return uri.rsplit("/", 1)[-1]
 
 
+def prepare() -> None:
+    """Import and compile what rendering a report takes (it is done once a process)."""
+    _template()
+
+
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     import jinja2  # when a report is first written: off `labelexport validate`'s start
