@@ -172,3 +172,24 @@ def test_a_process_of_one_thread_forks_its_workers_and_splits_the_same_bytes(tmp
                          capture_output=True, text=True, timeout=120, check=True)
     assert run.stdout.split() == ["fork"]
     assert _files(tmp_path / "parallel") == _files(tmp_path / "serial")
+
+
+@pytest.mark.parametrize("kernel_copy", ["works", "refused", "fails midway"])
+def test_a_half_is_appended_whole_however_the_kernel_copy_goes(tmp_path, monkeypatch,
+                                                               kernel_copy):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.write_bytes(b"row 1\nrow 2\n")
+    second.write_bytes(b"row 3\nrow 4\nrow 5\n")
+    monkeypatch.setattr(parallel, "_COPY_BYTES", 4)  # several rounds
+    real, calls = parallel.os.copy_file_range, []
+
+    def copy(*args):
+        calls.append(args)
+        if kernel_copy == "refused" or (kernel_copy == "fails midway" and len(calls) > 2):
+            raise OSError(18, "Invalid cross-device link")
+        return real(*args)
+
+    monkeypatch.setattr(parallel.os, "copy_file_range", copy)
+    parallel._append(first, second)
+    assert first.read_bytes() == b"row 1\nrow 2\nrow 3\nrow 4\nrow 5\n"
+    assert len(calls) > 2 if kernel_copy != "refused" else len(calls) == 1

@@ -106,8 +106,16 @@ def _cut(path: str, size: int) -> tuple[int, int] | None:
 
 
 def _append(target: Path, source: Path) -> None:
-    with open(target, "ab") as out, open(source, "rb") as extra:
-        shutil.copyfileobj(extra, out, _COPY_BYTES)
+    with open(target, "r+b") as out, open(source, "rb") as extra:
+        end = out.seek(0, os.SEEK_END)
+        try:  # in the kernel, without passing the bytes through this process
+            while os.copy_file_range(extra.fileno(), out.fileno(), _COPY_BYTES):
+                pass
+        except (AttributeError, OSError):  # not Linux, or a file system that cannot
+            out.truncate(end)
+            out.seek(end)
+            extra.seek(0)
+            shutil.copyfileobj(extra, out, _COPY_BYTES)
 
 
 def _usable_cpus() -> int:
