@@ -46,6 +46,7 @@ from labelexport.run_records import run_id_for
 
 from devstack import sample_exports, vertex_samples
 from devstack.datalabeling_server import DataLabelingServer
+from devstack.eventarc import FUNCTION_TIMEOUT_SECONDS
 from devstack.eventarc_server import EventarcStandIn
 from devstack.functions_server import FunctionsServer
 from devstack.ports import is_listening
@@ -110,6 +111,7 @@ class LocalPipeline:
         operation_delay: float = 0.5,
         operation_wait_seconds: float = 120.0,
         settings: Mapping[str, str] | None = None,
+        function_timeout: float = FUNCTION_TIMEOUT_SECONDS,
     ) -> None:
         if export_bucket == split_bucket:
             raise ValueError("the split bucket must differ from the export bucket")
@@ -163,7 +165,7 @@ class LocalPipeline:
         self.eventarc = EventarcStandIn(self.pubsub.host, self.notifications_topic,
                                         self.eventarc_subscription, self.storage.endpoint,
                                         targets={export_bucket: f"{self.split_function.url}/"},
-                                        log_dir=log)
+                                        function_timeout=function_timeout, log_dir=log)
         self._results: list[PulledMessage] = []
         self._results_lock = threading.Lock()
         self._stack: ExitStack | None = None
