@@ -31,7 +31,7 @@ from labelexport.item_index import MAX_BYTES_PER_ITEM  # noqa: E402
 from labelexport.split_run import item_limit  # noqa: E402
 
 from devstack.pipeline import LocalPipeline  # noqa: E402
-from devstack.processes import group_members  # noqa: E402
+from devstack.processes import peak_rss_kb  # noqa: E402
 
 MEMORY_SIZES_MIB = (256, 512, 1024, 2048, 4096, 8192)  # what Terraform allows
 OUT = HERE / "out" / "memory_ceiling.json"
@@ -45,15 +45,6 @@ def one_row_items(count: int) -> bytes:
                           f"0.1000,0.2000,,,0.5000,0.6000,,\n"
                           for k in range(start, min(count, start + 100_000))))
     return out.getvalue().encode()
-
-
-def peak_rss_mib(pid: int) -> float:
-    peak = 0
-    for member in group_members(pid):
-        for line in Path(f"/proc/{member}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]))
-    return peak / 1024
 
 
 def measure(sizes: list[int], function_timeout: float) -> list[dict]:
@@ -78,7 +69,7 @@ def measure(sizes: list[int], function_timeout: float) -> list[dict]:
             if manifest.get("status") != "ok":
                 raise SystemExit(f"{count} items: {json.dumps(manifest)[:500]}")
             points.append({"items": count, "split_seconds": seconds,
-                           "peak_rss_mib": peak_rss_mib(pipeline.split_function.process.pid)})
+                           "peak_rss_mib": peak_rss_kb(pipeline.split_function.process.pid) / 1024})
             print(f"{count:>12,} items: split_export peak RSS {points[-1]['peak_rss_mib']:.0f} MiB,"
                   f" result {seconds:.1f} s after the upload", flush=True)
     return points

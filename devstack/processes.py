@@ -197,6 +197,20 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def peak_rss_kb(pgid: int) -> int:
+    """The highest peak RSS (VmHWM, KiB) among the live processes of a process group."""
+    peak = 0
+    for pid in group_members(pgid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return peak
+
+
 def running() -> list[ManagedProcess]:
     """Every ManagedProcess started and not yet stopped."""
     with _running_lock:

@@ -18,7 +18,7 @@ from labelexport.results import FAILURE_FIELDS, Results
 from labelexport.split_run import SplitRun, item_limit
 
 from devstack import vertex_samples
-from devstack.processes import group_members
+from devstack.processes import peak_rss_kb
 from devstack.sample_exports import find_sample, render_export
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
@@ -307,21 +307,12 @@ def test_storage_outage_makes_the_platform_retry(stack, storage_emulator):
     assert stack.result()[1]["status"] == "ok"
 
 
-def _peak_rss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total = max(total, int(line.split()[1]))
-    return total
-
-
 def test_200_mb_export_streams_with_flat_memory(stack, capsys):
     small = stack.upload("exports/big/boxes/warmup/export.csv",
                          _export("flowers", "flowers-boxes", "csv"))
     stack.deliver(small)
     stack.result()
-    warm_mb = _peak_rss_kb(group_members(stack.server.process.pid)) / 1024
+    warm_mb = peak_rss_kb(stack.server.process.pid) / 1024
 
     rows = io.BytesIO()
     line = 0
@@ -336,7 +327,7 @@ def test_200_mb_export_streams_with_flat_memory(stack, capsys):
     del rows
     stack.deliver(obj)
     manifest, _ = stack.result(timeout=240)
-    peak_mb = _peak_rss_kb(group_members(stack.server.process.pid)) / 1024
+    peak_mb = peak_rss_kb(stack.server.process.pid) / 1024
     with capsys.disabled():
         print(f"\n{size_mb:.0f} MB export, {manifest['rows']['read']:,} rows: split_export peak "
               f"RSS {peak_mb:.0f} MB (after a 300-row export: {warm_mb:.0f} MB)")

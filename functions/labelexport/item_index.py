@@ -14,6 +14,7 @@ Python-level probing off the per-row path of exports that list an item's rows to
 from __future__ import annotations
 
 import hashlib
+import math
 import mmap
 
 from labelexport.errors import TooManyItems
@@ -24,9 +25,9 @@ _SEGMENT_SHIFT = 58  # the key's top 6 bits pick its segment
 SEGMENTS = 1 << (64 - _SEGMENT_SHIFT)
 _FIRST_SLOTS = 1 << 10  # per segment: 512 KiB in all to start with
 # A segment grows when over MAX_LOAD full, so it is at least half that full after: an item
-# costs at most this many bytes of slots (8 / (MAX_LOAD / 2)), plus one growing segment.
+# costs at most this many bytes of slots, plus one growing segment.
 MAX_LOAD = 0.75
-MAX_BYTES_PER_ITEM = 22
+MAX_BYTES_PER_ITEM = math.ceil(8 / (MAX_LOAD / 2))  # 22
 
 
 def item_digest(item: str) -> int:
@@ -92,7 +93,7 @@ class ItemIndex:
         self.items[split] += 1
         self._count += 1
         filled = self._filled[segment] = self._filled[segment] + 1
-        if 4 * filled > 3 * len(slots):  # over MAX_LOAD
+        if filled > MAX_LOAD * len(slots):
             self._grow(segment)
         return split
 
